@@ -1,0 +1,28 @@
+# Chemoden: `make run` codes the bundled examples, `make test` runs the test suite.
+# Both create .venv (Python 3.11+) when it is missing and install the project into it.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: run test setup clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test,fast]'
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/chemoden code examples/; status=$$?; \
+	  if [ $$status -gt 1 ]; then exit $$status; fi
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -n 2 tests
+
+clean:
+	rm -rf $(VENV) .pytest_cache build *.egg-info
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +

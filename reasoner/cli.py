@@ -1,0 +1,109 @@
+"""The `chemoden` command line. Thin: parsing arguments, printing results, exit codes.
+
+Exit codes: 0 coded; 1 coded with at least one error-severity conflict;
+2 input error (file, field and value named on stderr); 3 broken ontology or rule file;
+4 internal error (a bug: please report it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from . import inference
+from .errors import EXIT_CONFLICTS, EXIT_INPUT, EXIT_OK, ChemodenError
+from .ontology import load
+from .pipeline import code
+from .session import read_bytes, read_path
+
+EXIT_INTERNAL = 4
+SESSION_SUFFIXES = (".json", ".jsonld", ".ttl")
+
+
+def _expand(paths: list[str]) -> list[str]:
+    """Folders stand for the session files they hold, in name order."""
+    out: list[str] = []
+    for p in paths:
+        path = Path(p)
+        if path.is_dir():
+            out.extend(str(f) for f in sorted(path.rglob("*")) if f.suffix.lower() in SESSION_SUFFIXES and f.is_file())
+        else:
+            out.append(p)
+    return out
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="chemoden", description="Derive chemodenervation billing codes from treatment sessions.")
+    parser.add_argument("--version", action="version", version="chemoden 0.1.0")
+    sub = parser.add_subparsers(dest="command", required=True)
+    code_p = sub.add_parser("code", help="code session files (JSON, JSON-LD or Turtle; folders; - for standard input)")
+    code_p.add_argument("files", nargs="+", metavar="FILE")
+    code_p.add_argument("--format", choices=("table", "json", "turtle"), default="table")
+    code_p.add_argument("--profile", help="policy profile name (default: the session's, else the ontology's default)")
+    code_p.add_argument("--engine", choices=inference.ENGINES, default="auto", help="OWL-RL engine (default: auto)")
+    code_p.add_argument("--ontology", help="ontology folder (default: the shipped one, or $CHEMODEN_ONTOLOGY)")
+    profiles_p = sub.add_parser("profiles", help="list the policy profiles")
+    profiles_p.add_argument("--ontology")
+    return parser
+
+
+def _code(args) -> int:
+    ontology = load(args.ontology)
+    if args.profile is not None and ontology.names.enum("profile", args.profile) is None:
+        print(f"chemoden: --profile: unknown profile {args.profile!r} "
+              f"(known: {', '.join(ontology.names.enum_choices('profile'))})", file=sys.stderr)
+        return EXIT_INPUT
+    status = EXIT_OK
+    first = True
+    for name in _expand(args.files):
+        try:
+            if name == "-":
+                sessions = read_bytes(sys.stdin.buffer.read(), ontology, source="<stdin>", profile=args.profile)
+            else:
+                sessions = read_path(name, ontology, args.profile)
+            results = [code(s, ontology, args.engine) for s in sessions]
+        except ChemodenError as exc:
+            print(f"chemoden: {exc}", file=sys.stderr)
+            status = max(status, exc.exit_code)
+            continue
+        for result in results:
+            if args.format == "json":
+                print(result.to_json())
+            elif args.format == "turtle":
+                print(result.to_turtle())
+            else:
+                if not first:
+                    print()
+                print(result.to_table())
+            first = False
+            if result.has_errors:
+                status = max(status, EXIT_CONFLICTS)
+        sys.stdout.flush()
+    return status
+
+
+def _profiles(args) -> int:
+    ontology = load(args.ontology)
+    for name in ontology.names.enum_choices("profile"):
+        iri = ontology.names.enum("profile", name)
+        comment = ontology.graph.value(iri, ontology.graph.namespace_manager.expand_curie("rdfs:comment"))
+        default = " (default)" if ontology.names.defaults.get("profile") == iri else ""
+        print(f"{name}{default}: {comment or ''}")
+    return EXIT_OK
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "code":
+            return _code(args)
+        return _profiles(args)
+    except ChemodenError as exc:
+        print(f"chemoden: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # a bug, not a user error: one line, no traceback
+        print(f"chemoden: internal error: {type(exc).__name__}: {exc} (please report this)", file=sys.stderr)
+        return EXIT_INTERNAL

@@ -1,0 +1,54 @@
+"""The OWL-RL step behind one small interface.
+
+Engines:
+- "owlrl": the reference, pure-Python forward chaining (owlrl on rdflib);
+- "reasonable": a Rust OWL 2 RL reasoner, used only because a parity test
+  (tests/test_parity.py) proves it gives the same codes as "owlrl" on every fixture;
+- "auto": "reasonable" when installed, else "owlrl".
+The ontology keeps to rules both implement (no property chains, no cardinality).
+"""
+
+from __future__ import annotations
+
+from rdflib import Graph
+
+ENGINES = ("auto", "owlrl", "reasonable")
+
+
+def available(engine: str) -> bool:
+    if engine == "reasonable":
+        try:
+            import reasonable  # noqa: F401
+        except ImportError:
+            return False
+    return engine in ENGINES
+
+
+def pick(engine: str = "auto") -> str:
+    if engine == "auto":
+        return "reasonable" if available("reasonable") else "owlrl"
+    if engine not in ENGINES:
+        raise ValueError(f"unknown engine {engine!r} (known: {', '.join(ENGINES)})")
+    return engine
+
+
+def closure(graph: Graph, engine: str = "auto") -> Graph:
+    """A new graph holding `graph` and everything OWL-RL infers from it."""
+    engine = pick(engine)
+    out = Graph()
+    for prefix, ns in graph.namespaces():
+        out.bind(prefix, ns, override=False)
+    if engine == "owlrl":
+        import owlrl
+
+        out += graph
+        owlrl.DeductiveClosure(owlrl.OWLRL_Semantics).expand(out)
+        return out
+    import reasonable
+
+    reasoner = reasonable.PyReasoner()
+    reasoner.from_graph(graph)
+    out += graph
+    for triple in reasoner.reason():
+        out.add(triple)
+    return out

@@ -1,0 +1,174 @@
+"""Resolve names as coders write them (muscles, sides, guidance, ...) to ontology IRIs.
+
+The names themselves live in the ontology (rdfs:label, skos:altLabel,
+skos:hiddenLabel, cd:name); this module only normalises and looks them up.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass
+
+from rdflib import Graph, URIRef
+
+from .namespaces import CD
+
+_PUNCT = re.compile(r"[\s\-_.,;:()\[\]/]+")
+_TRAILING = ("muscles", "muscle", "m")
+
+
+def normalise(name: str) -> str:
+    """Lower case, punctuation and hyphens as spaces, whitespace collapsed."""
+    return _PUNCT.sub(" ", str(name).lower()).strip()
+
+
+def _strip_trailing(words: list[str]) -> list[str]:
+    while len(words) > 1 and words[-1] in _TRAILING:
+        words = words[:-1]
+    return words
+
+
+@dataclass(frozen=True)
+class Target:
+    iri: URIRef
+    label: str
+    region: URIRef
+    region_label: str
+    laterality_matters: bool
+    midline: bool
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """What a name resolved to: a target or an ambiguity, and any side words it carried."""
+
+    target: Target | None
+    side: URIRef | None
+    candidates: tuple[str, ...] = ()
+    ambiguous_label: str | None = None
+
+
+_TARGETS = """
+PREFIX cd: <https://w3id.org/chemoden#>
+PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
+PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
+SELECT ?t ?label ?region ?regionLabel ?lat ?mid ?name WHERE {
+  ?t cd:billingRegion ?region ; rdfs:label ?label .
+  OPTIONAL { ?region rdfs:label ?regionLabel }
+  OPTIONAL { ?region cd:lateralityMatters ?lat }
+  OPTIONAL { ?t cd:midline ?mid }
+  { ?t rdfs:label ?name } UNION { ?t skos:altLabel ?name } UNION { ?t skos:hiddenLabel ?name }
+}"""
+
+_AMBIGUOUS = """
+PREFIX cd: <https://w3id.org/chemoden#>
+PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
+PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
+SELECT ?a ?label ?name ?candLabel WHERE {
+  ?a a cd:AmbiguousName ; rdfs:label ?label ; cd:candidate ?c .
+  ?c rdfs:label ?candLabel .
+  { ?a rdfs:label ?name } UNION { ?a skos:altLabel ?name }
+}"""
+
+_ENUM = """
+PREFIX cd: <https://w3id.org/chemoden#>
+PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
+PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
+SELECT ?x ?name ?default WHERE {
+  ?x a ?class .
+  { ?x cd:name ?name } UNION { ?x rdfs:label ?name } UNION { ?x skos:altLabel ?name }
+  OPTIONAL { ?x cd:isDefault ?default }
+}"""
+
+# Enumerations a session refers to by name: field -> class.
+ENUMS = {
+    "side": CD.Laterality,
+    "guidance": CD.GuidanceKind,
+    "approach": CD.Approach,
+    "setting": CD.Setting,
+    "indication": CD.Indication,
+    "profile": CD.PolicyProfile,
+}
+
+
+class NameIndex:
+    def __init__(self, graph: Graph):
+        self.targets: dict[str, Target] = {}
+        self.by_iri: dict[URIRef, Target] = {}
+        for row in graph.query(_TARGETS):
+            target = self.by_iri.get(row.t) or Target(
+                iri=row.t, label=str(row.label), region=row.region,
+                region_label=str(row.regionLabel or row.region),
+                laterality_matters=bool(row.lat and row.lat.toPython()),
+                midline=bool(row.mid and row.mid.toPython()),
+            )
+            self.by_iri[row.t] = target
+            self.targets[normalise(row.name)] = target
+        self.ambiguous: dict[str, tuple[str, list[str]]] = {}
+        for row in graph.query(_AMBIGUOUS):
+            label, cands = self.ambiguous.setdefault(normalise(row.name), (str(row.label), []))
+            if str(row.candLabel) not in cands:
+                cands.append(str(row.candLabel))
+        self.enums: dict[str, dict[str, URIRef]] = {}
+        self.defaults: dict[str, URIRef] = {}
+        self.enum_names: dict[URIRef, str] = {}
+        for field, cls in ENUMS.items():
+            table: dict[str, URIRef] = {}
+            for row in graph.query(_ENUM, initBindings={"class": cls}):
+                table[normalise(row.name)] = row.x
+                if row.default is not None and row.default.toPython():
+                    self.defaults[field] = row.x
+            self.enums[field] = table
+        for field, cls in ENUMS.items():
+            for x in set(self.enums[field].values()):
+                name = graph.value(x, CD.name) or graph.value(x, URIRef("http://www.w3.org/2000/01/rdf-schema#label"))
+                self.enum_names[x] = str(name) if name is not None else str(x)
+        self._side_words = {n: iri for n, iri in self.enums["side"].items() if " " not in n}
+
+    # -- enumerations -----------------------------------------------------------
+    def enum(self, field: str, name: str) -> URIRef | None:
+        return self.enums[field].get(normalise(name))
+
+    def enum_choices(self, field: str) -> list[str]:
+        return sorted({self.enum_names[x] for x in self.enums[field].values()})
+
+    def name_of(self, iri: URIRef) -> str:
+        return self.enum_names.get(iri, str(iri))
+
+    # -- targets ----------------------------------------------------------------
+    def _lookup(self, key: str) -> Target | tuple[str, list[str]] | None:
+        for candidate in (key, key[:-1] if key.endswith("s") else None, key[:-2] if key.endswith("es") else None):
+            if not candidate:
+                continue
+            if candidate in self.targets:
+                return self.targets[candidate]
+            if candidate in self.ambiguous:
+                return self.ambiguous[candidate]
+        return None
+
+    def resolve_target(self, name: str) -> Resolution | None:
+        """Resolve a target name, peeling a leading or trailing side word ("left SCM")."""
+        words = _strip_trailing(normalise(name).split())
+        attempts: list[tuple[list[str], URIRef | None]] = [(words, None)]
+        if len(words) > 1 and words[0] in self._side_words:
+            attempts.append((_strip_trailing(words[1:]), self._side_words[words[0]]))
+        if len(words) > 1 and words[-1] in self._side_words:
+            attempts.append((_strip_trailing(words[:-1]), self._side_words[words[-1]]))
+        for attempt, side in attempts:
+            found = self._lookup(" ".join(attempt))
+            if isinstance(found, Target):
+                return Resolution(target=found, side=side)
+            if found is not None:
+                return Resolution(target=None, side=side, ambiguous_label=found[0], candidates=tuple(found[1]))
+        return None
+
+    def suggest(self, name: str, limit: int = 3) -> list[str]:
+        key = " ".join(w for w in normalise(name).split() if w not in self._side_words)
+        pool = list(self.targets) + list(self.ambiguous)
+        labels: list[str] = []
+        for match in difflib.get_close_matches(key, pool, n=limit * 3, cutoff=0.6):
+            label = self.targets[match].label if match in self.targets else self.ambiguous[match][0]
+            if label not in labels:
+                labels.append(label)
+        return labels[:limit]

@@ -1,0 +1,190 @@
+"""Load the ontology: its Turtle files and its rule, conflict and note queries.
+
+Everything the reasoner knows about muscles, codes and policies comes from the
+folder read here; the Python code only orchestrates.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+from rdflib import Graph
+from rdflib.plugins.sparql import prepareQuery, prepareUpdate
+
+from .errors import OntologyError
+
+# Folder name -> kind of query file. Files run in name order inside a folder.
+QUERY_FOLDERS = {"rules": "rule", "conflicts": "conflict", "notes": "note"}
+SEVERITIES = ("error", "warning")
+_HEADER = re.compile(r"^#\s*([a-z][a-z-]*)\s*:\s*(.*)$")
+
+
+def default_directory() -> Path:
+    """The ontology folder: $CHEMODEN_ONTOLOGY, else the repository's ontology/."""
+    env = os.environ.get("CHEMODEN_ONTOLOGY")
+    if env:
+        return Path(env)
+    return Path(__file__).resolve().parent.parent / "ontology"
+
+
+@dataclass(frozen=True)
+class QueryFile:
+    """One .rq file with its header (id, severity, rationale, source)."""
+
+    id: str
+    kind: str  # rule | conflict | note
+    form: str  # construct | update | select
+    path: Path
+    text: str
+    rationale: str
+    source: str
+    severity: str | None = None
+    header: dict = field(default_factory=dict, compare=False)
+
+    @cached_property
+    def prepared(self):
+        return prepareUpdate(self.text) if self.form == "update" else prepareQuery(self.text)
+
+
+def parse_header(text: str) -> dict[str, str]:
+    """Read the leading '# key: value' comment lines; indented '#' lines continue a value."""
+    header: dict[str, str] = {}
+    last = None
+    for line in text.splitlines():
+        if not line.startswith("#"):
+            if line.strip():
+                break
+            continue
+        match = _HEADER.match(line)
+        if match and not line.startswith("#  "):
+            last = match.group(1)
+            header[last] = match.group(2).strip()
+        elif last and line[1:].strip():
+            header[last] += " " + line[1:].strip()
+    return header
+
+
+def _query_form(text: str) -> str:
+    body = "\n".join(
+        line for line in text.splitlines()
+        if not line.lstrip().startswith("#") and not re.match(r"\s*(PREFIX|BASE)\b", line, re.I)
+    )
+    word = re.search(r"[A-Za-z]+", body)
+    keyword = word.group(0).upper() if word else ""
+    if keyword in ("INSERT", "DELETE", "WITH"):
+        return "update"
+    if keyword == "CONSTRUCT":
+        return "construct"
+    if keyword == "SELECT":
+        return "select"
+    raise ValueError(f"expected CONSTRUCT, SELECT or an update, found {keyword or 'nothing'!r}")
+
+
+def load_query(path: Path, kind: str) -> QueryFile:
+    text = path.read_text(encoding="utf-8")
+    header = parse_header(text)
+    missing = [k for k in ("id", "rationale", "source") if not header.get(k)]
+    if kind == "conflict" and header.get("severity") not in SEVERITIES:
+        missing.append("severity (error or warning)")
+    if missing:
+        raise OntologyError(f"header lacks {', '.join(missing)}", source=str(path))
+    try:
+        form = _query_form(text)
+    except ValueError as exc:
+        raise OntologyError(str(exc), source=str(path)) from None
+    query = QueryFile(
+        id=header["id"], kind=kind, form=form, path=path, text=text,
+        rationale=header["rationale"], source=header["source"],
+        severity=header.get("severity"), header=header,
+    )
+    try:
+        query.prepared  # noqa: B018 - parse now so a broken rule fails at load, naming its file
+    except Exception as exc:  # rdflib raises pyparsing errors of several kinds
+        raise OntologyError(f"SPARQL syntax error: {exc}", source=str(path)) from None
+    return query
+
+
+class Ontology:
+    """The asserted ontology graph plus its query files, loaded once per process."""
+
+    def __init__(self, directory: str | Path | None = None):
+        self.directory = Path(directory) if directory else default_directory()
+        if not self.directory.is_dir():
+            raise OntologyError("ontology folder not found", source=str(self.directory))
+        self.turtle_files = sorted(self.directory.glob("*.ttl"))
+        if not self.turtle_files:
+            raise OntologyError("no Turtle files in the ontology folder", source=str(self.directory))
+        self.graph = Graph()
+        for path in self.turtle_files:
+            try:
+                self.graph.parse(path, format="turtle")
+            except Exception as exc:
+                raise OntologyError(f"cannot parse Turtle: {exc}", source=str(path)) from None
+        self.queries: dict[str, list[QueryFile]] = {}
+        for folder, kind in QUERY_FOLDERS.items():
+            self.queries[kind] = [load_query(p, kind) for p in sorted((self.directory / folder).glob("*.rq"))]
+        seen: dict[str, Path] = {}
+        for query in self.all_queries:
+            if query.id in seen:
+                raise OntologyError(f"rule id {query.id!r} is also used by {seen[query.id]}", source=str(query.path))
+            seen[query.id] = query.path
+        self._closures: dict[str, Graph] = {}
+
+    @property
+    def all_queries(self) -> list[QueryFile]:
+        return [q for kind in QUERY_FOLDERS.values() for q in self.queries[kind]]
+
+    def query(self, rule_id: str) -> QueryFile:
+        for query in self.all_queries:
+            if query.id == rule_id:
+                return query
+        raise KeyError(rule_id)
+
+    @cached_property
+    def digest(self) -> str:
+        """A hash of every file the reasoning depends on (cache key for closures)."""
+        h = hashlib.sha256()
+        for path in self.turtle_files + [q.path for q in self.all_queries]:
+            h.update(path.name.encode())
+            h.update(path.read_bytes())
+        return h.hexdigest()
+
+    @cached_property
+    def context(self) -> dict:
+        import json
+
+        path = self.directory / "context.jsonld"
+        try:
+            return json.loads(path.read_text(encoding="utf-8"))["@context"]
+        except (OSError, ValueError, KeyError) as exc:
+            raise OntologyError(f"cannot read the JSON-LD context: {exc}", source=str(path)) from None
+
+    @cached_property
+    def names(self):
+        from .names import NameIndex
+
+        return NameIndex(self.graph)
+
+    def closure(self, engine: str) -> Graph:
+        """The ontology's own OWL-RL closure, computed once per engine."""
+        if engine not in self._closures:
+            from .inference import closure
+
+            self._closures[engine] = closure(self.graph, engine)
+        return self._closures[engine]
+
+
+_DEFAULT: dict[Path, Ontology] = {}
+
+
+def load(directory: str | Path | None = None) -> Ontology:
+    """The ontology in `directory` (default: see default_directory), cached per folder."""
+    path = (Path(directory) if directory else default_directory()).resolve()
+    if path not in _DEFAULT:
+        _DEFAULT[path] = Ontology(path)
+    return _DEFAULT[path]

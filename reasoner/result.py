@@ -1,0 +1,153 @@
+"""The result of coding one session and its renderings: table, JSON, Turtle."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+from rdflib import Graph, Literal, URIRef
+from rdflib.namespace import RDF, RDFS, XSD
+
+from .names import normalise
+from .namespaces import CD
+
+
+def _injection_text(inj) -> str:
+    """'i1 left biceps brachii', with the name as written when it differs beyond case and side."""
+    sides = " and ".join(inj.sides)
+    text = f"{inj.identifier} {sides + ' ' if sides else ''}{inj.target_label}"
+    plain = normalise(inj.written)
+    if plain not in (normalise(inj.target_label), normalise(f"{sides} {inj.target_label}")):
+        text += f" (written {inj.written!r})"
+    return text
+
+
+@dataclass(frozen=True)
+class Line:
+    iri: URIRef
+    code: str
+    code_iri: URIRef
+    label: str
+    add_on: bool
+    units: int
+    modifiers: tuple[str, ...]
+    rule: str
+    because: tuple[str, ...]
+    explanation: str
+
+    def as_dict(self) -> dict:
+        return {"code": self.code, "units": self.units, "modifiers": list(self.modifiers),
+                "rule": self.rule, "because": list(self.because), "label": self.label,
+                "explanation": self.explanation}
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A conflict (severity error or warning) or a note (severity 'note')."""
+
+    rule: str
+    severity: str
+    message: str
+    codes: tuple[str, ...] = ()
+
+    def as_dict(self) -> dict:
+        return {"rule": self.rule, "severity": self.severity, "message": self.message, "codes": list(self.codes)}
+
+
+@dataclass
+class Result:
+    session: object  # reasoner.session.Session
+    lines: list[Line]
+    conflicts: list[Finding]
+    notes: list[Finding]
+    graph: Graph | None = field(default=None, repr=False)
+
+    @property
+    def has_errors(self) -> bool:
+        return any(c.severity == "error" for c in self.conflicts)
+
+    # -- JSON -------------------------------------------------------------------
+    def as_dict(self) -> dict:
+        return {
+            "session": self.session.identifier,
+            "profile": self.session.profile_name,
+            "lines": [ln.as_dict() for ln in self.lines],
+            "conflicts": [c.as_dict() for c in self.conflicts],
+            "notes": [n.message for n in self.notes],
+        }
+
+    def to_json(self) -> str:
+        return json.dumps(self.as_dict(), separators=(",", ":"), ensure_ascii=False)
+
+    # -- table ------------------------------------------------------------------
+    def to_table(self) -> str:
+        s = self.session
+        out = [f"Session {s.identifier}  (profile: {s.profile_name}; source: {s.source})"]
+        out.append("  Injections: " + "; ".join(_injection_text(i) for i in s.injections))
+        rows = [("CODE", "UNITS", "MODIFIERS", "RULE", "BECAUSE")]
+        for ln in self.lines:
+            rows.append((ln.code, str(ln.units), " ".join(ln.modifiers) or "-", ln.rule, " ".join(ln.because) or "-"))
+        widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+        for row in rows:
+            out.append("  " + "  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())
+        if not self.lines:
+            out.append("  (no billable line)")
+        out.append("  Why:")
+        for ln in self.lines:
+            mods = f"-{'-'.join(ln.modifiers)}" if ln.modifiers else ""
+            out.append(f"    {ln.code}{mods} x{ln.units} {ln.label}: {ln.explanation}")
+        out.append("  Conflicts:" + ("" if self.conflicts else " none"))
+        for c in self.conflicts:
+            codes = f" [{', '.join(c.codes)}]" if c.codes else ""
+            out.append(f"    {c.severity.upper()} {c.rule}{codes}: {c.message}")
+        if self.notes:
+            out.append("  Notes:")
+            for n in self.notes:
+                out.append(f"    - {n.message}")
+        return "\n".join(out)
+
+    # -- RDF --------------------------------------------------------------------
+    def to_graph(self) -> Graph:
+        """The session as resolved, its classification, and the result, in the cd: vocabulary."""
+        g = Graph()
+        g.bind("cd", CD)
+        s = self.session
+        g += s.graph
+        source = self.graph if self.graph is not None else Graph()
+        for node in [s.iri] + [i.iri for i in s.injections]:
+            for cls in source.objects(node, RDF.type):
+                if isinstance(cls, URIRef) and str(cls).startswith(str(CD)):
+                    g.add((node, RDF.type, cls))
+            for prop in (CD.extremity, CD.onSide):
+                for value in source.objects(node, prop):
+                    g.add((node, prop, value))
+        for ln in self.lines:
+            g.add((ln.iri, RDF.type, CD.BillingLine))
+            g.add((ln.iri, CD.lineOf, s.iri))
+            g.add((ln.iri, CD.code, ln.code_iri))
+            g.add((ln.code_iri, CD.notation, Literal(ln.code)))
+            g.add((ln.code_iri, RDFS.label, Literal(ln.label)))
+            g.add((ln.iri, CD.units, Literal(ln.units, datatype=XSD.integer)))
+            for m in source.objects(ln.iri, CD.modifier):
+                g.add((ln.iri, CD.modifier, m))
+                g.add((m, CD.notation, source.value(m, CD.notation)))
+            for inj in source.objects(ln.iri, CD.because):
+                g.add((ln.iri, CD.because, inj))
+            g.add((ln.iri, CD.rule, Literal(ln.rule)))
+            g.add((ln.iri, CD.explanation, Literal(ln.explanation)))
+        for n, finding in enumerate(self.conflicts + self.notes):
+            node = URIRef(f"{s.iri}/finding/{n + 1}")
+            is_note = finding.severity == "note"
+            g.add((node, RDF.type, CD.Note if is_note else CD.Conflict))
+            g.add((s.iri, CD.hasNote if is_note else CD.hasConflict, node))
+            g.add((node, CD.rule, Literal(finding.rule)))
+            g.add((node, CD.severity, Literal(finding.severity)))
+            g.add((node, CD.message, Literal(finding.message)))
+            for code in finding.codes:
+                for c in source.subjects(CD.notation, Literal(code)):
+                    g.add((node, CD.concernsCode, c))
+        return g
+
+    def to_turtle(self) -> str:
+        return self.to_graph().serialize(format="turtle")
+
