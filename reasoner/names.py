@@ -76,7 +76,7 @@ PREFIX cd: <https://w3id.org/chemoden#>
 PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
 PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
 SELECT ?x ?name ?default WHERE {
-  ?x a ?class .
+  ?x a/rdfs:subClassOf* ?class .
   { ?x cd:name ?name } UNION { ?x rdfs:label ?name } UNION { ?x skos:altLabel ?name }
   OPTIONAL { ?x cd:isDefault ?default }
 }"""

@@ -99,7 +99,7 @@ def read_bytes(data: bytes | str, ontology, *, source: str = "<input>", fmt: str
 def read_document(doc, ontology, *, source: str = "<input>", profile: str | None = None) -> Session:
     """One session from a parsed JSON value (plain JSON or JSON-LD)."""
     if not isinstance(doc, dict):
-        raise InputError(f"expected a JSON object for a session, found {type(doc).__name__}", source=source)
+        raise InputError(f"expected a JSON object for a session, found {_show(doc)}", source=source)
     if "@context" in doc:
         _refuse_remote_contexts(doc, source)
         jsonld = doc
@@ -137,6 +137,12 @@ def read_turtle(text: str, ontology, *, source: str = "<input>", profile: str | 
 # ---------------------------------------------------------------------------
 # Plain JSON checks (before JSON-LD, so that messages name JSON fields)
 # ---------------------------------------------------------------------------
+
+def _show(value, limit: int = 60) -> str:
+    """A value as JSON, cut short, for messages."""
+    text = json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
 
 def _refuse_remote_contexts(value, source: str, path: str = "") -> None:
     """A @context that is a string (a URL or a file) or uses @import would be fetched: refuse it."""
