@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from . import inference
-from .errors import EXIT_CONFLICTS, EXIT_INPUT, EXIT_OK, ChemodenError
+from .errors import EXIT_CONFLICTS, EXIT_INPUT, EXIT_OK, ChemodenError, InputError
 from .ontology import load
 from .pipeline import code
 from .session import read_bytes, read_path
@@ -38,11 +38,13 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version="chemoden 0.1.0")
     sub = parser.add_subparsers(dest="command", required=True)
     code_p = sub.add_parser("code", help="code session files (JSON, JSON-LD or Turtle; folders; - for standard input)")
-    code_p.add_argument("files", nargs="+", metavar="FILE")
-    code_p.add_argument("--format", choices=("table", "json", "turtle"), default="table")
-    code_p.add_argument("--profile", help="policy profile name (default: the session's, else the ontology's default)")
-    code_p.add_argument("--engine", choices=inference.ENGINES, default="auto", help="OWL-RL engine (default: auto)")
-    code_p.add_argument("--ontology", help="ontology folder (default: the shipped one, or $CHEMODEN_ONTOLOGY)")
+    audit_p = sub.add_parser("audit", help="check the claim in each session (its billed lines) against the documentation")
+    for p in (code_p, audit_p):
+        p.add_argument("files", nargs="+", metavar="FILE")
+        p.add_argument("--format", choices=("table", "json", "turtle"), default="table")
+        p.add_argument("--profile", help="policy profile name (default: the session's, else the ontology's default)")
+        p.add_argument("--engine", choices=inference.ENGINES, default="auto", help="OWL-RL engine (default: auto)")
+        p.add_argument("--ontology", help="ontology folder (default: the shipped one, or $CHEMODEN_ONTOLOGY)")
     profiles_p = sub.add_parser("profiles", help="list the policy profiles")
     profiles_p.add_argument("--ontology")
     return parser
@@ -62,6 +64,11 @@ def _code(args) -> int:
                 sessions = read_bytes(sys.stdin.buffer.read(), ontology, source="<stdin>", profile=args.profile)
             else:
                 sessions = read_path(name, ontology, args.profile)
+            if args.command == "audit":
+                for s in sessions:
+                    if not s.claim:
+                        raise InputError("missing or empty: an audit needs the claim's billed lines",
+                                         source=s.source, field="billed")
             results = [code(s, ontology, args.engine) for s in sessions]
         except ChemodenError as exc:
             print(f"chemoden: {exc}", file=sys.stderr)
@@ -96,7 +103,7 @@ def _profiles(args) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        if args.command == "code":
+        if args.command in ("code", "audit"):
             return _code(args)
         return _profiles(args)
     except ChemodenError as exc:
@@ -104,6 +111,11 @@ def main(argv: list[str] | None = None) -> int:
         return exc.exit_code
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # output piped into `head` and the like: stop quietly
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
     except Exception as exc:  # a bug, not a user error: one line, no traceback
         print(f"chemoden: internal error: {type(exc).__name__}: {exc} (please report this)", file=sys.stderr)
         return EXIT_INTERNAL

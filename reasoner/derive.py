@@ -32,20 +32,40 @@ def run_rules(graph: Graph, ontology) -> None:
                 graph.add((line, CD.rule, Literal(rule.id)))
 
 
-def _findings(graph: Graph, queries) -> list[Finding]:
-    found: list[Finding] = []
+def _findings(graph: Graph, queries, lines: list[Line]) -> list[Finding]:
+    """Run conflict, audit or note queries; a row's ?corrected names the line the documentation supports."""
+    by_iri = {ln.iri: ln for ln in lines}
+    found: dict[tuple, list[Line]] = {}
     for query in queries:
         for row in graph.query(query.prepared):
             values = row.asdict()
-            finding = Finding(
-                rule=query.id,
-                severity=query.severity or "note",
-                message=str(values.get("message", query.rationale)),
-                codes=tuple(sorted(set(str(values.get("codes", "")).split()))),
-            )
-            if finding not in found:
-                found.append(finding)
-    return found
+            key = (query.id, query.severity or "note", str(values.get("message", query.rationale)),
+                   tuple(sorted(set(str(values.get("codes", "")).split()))))
+            corrected = found.setdefault(key, [])
+            line = by_iri.get(values.get("corrected"))
+            if line is not None and line not in corrected:
+                corrected.append(line)
+    kinds = {q.id: q.kind for q in queries}
+    findings = [Finding(rule=k[0], severity=k[1], message=k[2], codes=k[3], kind=kinds[k[0]],
+                        corrected=tuple(sorted(c, key=lambda ln: (ln.order, ln.code, ln.modifiers))))
+                for k, c in found.items()]
+    return _drop_superseded(findings, {q.id: q.supersedes for q in queries})
+
+
+def _drop_superseded(findings: list[Finding], supersedes: dict[str, frozenset]) -> list[Finding]:
+    """A specific finding (say laryngoscopy-route) replaces the generic ones (unsupported-line)
+    that its rule header names, when they concern one of the same codes."""
+    keep = []
+    for f in findings:
+        replaced = any(f.rule in supersedes.get(g.rule, ()) and set(f.codes) & set(g.codes)
+                       for g in findings if g is not f)
+        if not replaced:
+            keep.append(f)
+    return keep
+
+
+# Claim order: procedures, then add-ons, then drugs and supplies.
+_ORDER = {CD.PrimaryCode: 0, CD.AddOnCode: 1, CD.SupplyCode: 2}
 
 
 def _lines(graph: Graph, session: Session, ontology) -> list[Line]:
@@ -72,24 +92,28 @@ def _lines(graph: Graph, session: Session, ontology) -> list[Line]:
             code=str(graph.value(code, CD.notation) or code),
             code_iri=code,
             label=str(graph.value(code, RDFS.label) or ""),
-            add_on=(code, RDF.type, CD.AddOnCode) in graph,
+            order=_ORDER.get(next((k for k in graph.objects(code, RDF.type) if k in _ORDER), None), 0),
+            ndc=str(graph.value(line, CD.ndc)) if graph.value(line, CD.ndc) is not None else None,
             units=int(graph.value(line, CD.units) or 1),
             modifiers=tuple(sorted(str(graph.value(m, CD.notation) or m) for m in graph.objects(line, CD.modifier))),
             rule=rule_id,
             because=tuple(i.identifier for i in because),
             explanation=explanation.strip(),
         ))
-    lines.sort(key=lambda ln: (ln.add_on, ln.code, ln.modifiers))
+    lines.sort(key=lambda ln: (ln.order, ln.code, ln.modifiers))
     return lines
 
 
 def derive(graph: Graph, session: Session, ontology) -> Result:
     """Billing lines, conflicts and notes for one classified session graph (modified in place)."""
     run_rules(graph, ontology)
+    lines = _lines(graph, session, ontology)
     return Result(
         session=session,
-        lines=_lines(graph, session, ontology),
-        conflicts=_findings(graph, ontology.queries["conflict"]),
-        notes=_findings(graph, ontology.queries["note"]),
+        lines=lines,
+        conflicts=_findings(graph, ontology.queries["conflict"], lines)
+        + _findings(graph, ontology.queries["audit"], lines),
+        notes=_findings(graph, ontology.queries["note"], lines),
         graph=graph,
+        audited=(session.iri, CD.billed, None) in graph,
     )

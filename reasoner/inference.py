@@ -10,7 +10,8 @@ The ontology keeps to rules both implement (no property chains, no cardinality).
 
 from __future__ import annotations
 
-from rdflib import Graph
+from rdflib import Graph, Literal
+from rdflib.namespace import XSD
 
 ENGINES = ("auto", "owlrl", "reasonable")
 
@@ -49,6 +50,10 @@ def closure(graph: Graph, engine: str = "auto") -> Graph:
     reasoner = reasonable.PyReasoner()
     reasoner.from_graph(graph)
     out += graph
-    for triple in reasoner.reason():
-        out.add(triple)
+    for s, p, o in reasoner.reason():
+        # reasonable writes plain literals back as xsd:string; in RDF 1.1 they are the same
+        # term, but rdflib would count them twice, so keep the plain form
+        if isinstance(o, Literal) and o.datatype == XSD.string:
+            o = Literal(str(o), lang=o.language)
+        out.add((s, p, o))
     return out

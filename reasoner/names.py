@@ -77,7 +77,7 @@ PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
 PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
 SELECT ?x ?name ?default WHERE {
   ?x a/rdfs:subClassOf* ?class .
-  { ?x cd:name ?name } UNION { ?x rdfs:label ?name } UNION { ?x skos:altLabel ?name }
+  { ?x cd:name ?name } UNION { ?x rdfs:label ?name } UNION { ?x skos:altLabel ?name } UNION { ?x skos:hiddenLabel ?name }
   OPTIONAL { ?x cd:isDefault ?default }
 }"""
 
@@ -89,7 +89,16 @@ ENUMS = {
     "setting": CD.Setting,
     "indication": CD.Indication,
     "profile": CD.PolicyProfile,
+    "product": CD.Product,
 }
+
+_NOTATIONS = """
+PREFIX cd: <https://w3id.org/chemoden#>
+PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
+SELECT ?x ?n ?kind WHERE {
+  ?x cd:notation ?n ; a ?kind .
+  FILTER (?kind IN (cd:Modifier, cd:PrimaryCode, cd:AddOnCode, cd:SupplyCode, cd:SyringeSupplyCode))
+}"""
 
 
 class NameIndex:
@@ -125,6 +134,12 @@ class NameIndex:
                 name = graph.value(x, CD.name) or graph.value(x, URIRef("http://www.w3.org/2000/01/rdf-schema#label"))
                 self.enum_names[x] = str(name) if name is not None else str(x)
         self._side_words = {n: iri for n, iri in self.enums["side"].items() if " " not in n}
+        # Codes and modifiers by notation, for claim lines.
+        self.codes: dict[str, URIRef] = {}
+        self.modifiers: dict[str, URIRef] = {}
+        for row in graph.query(_NOTATIONS):
+            table = self.modifiers if row.kind == CD.Modifier else self.codes
+            table[str(row.n).upper()] = row.x
 
     # -- enumerations -----------------------------------------------------------
     def enum(self, field: str, name: str) -> URIRef | None:

@@ -19,7 +19,7 @@ from rdflib.plugins.sparql import prepareQuery, prepareUpdate
 from .errors import OntologyError
 
 # Folder name -> kind of query file. Files run in name order inside a folder.
-QUERY_FOLDERS = {"rules": "rule", "conflicts": "conflict", "notes": "note"}
+QUERY_FOLDERS = {"rules": "rule", "conflicts": "conflict", "audit": "audit", "notes": "note"}
 SEVERITIES = ("error", "warning")
 _HEADER = re.compile(r"^#\s*([a-z][a-z-]*)\s*:\s*(.*)$")
 
@@ -45,6 +45,11 @@ class QueryFile:
     source: str
     severity: str | None = None
     header: dict = field(default_factory=dict, compare=False)
+
+    @property
+    def supersedes(self) -> frozenset[str]:
+        """Rule ids whose findings on the same codes this rule's finding replaces."""
+        return frozenset(self.header.get("supersedes", "").replace(",", " ").split())
 
     @cached_property
     def prepared(self):
@@ -89,7 +94,7 @@ def load_query(path: Path, kind: str) -> QueryFile:
     text = path.read_text(encoding="utf-8")
     header = parse_header(text)
     missing = [k for k in ("id", "rationale", "source") if not header.get(k)]
-    if kind == "conflict" and header.get("severity") not in SEVERITIES:
+    if kind in ("conflict", "audit") and header.get("severity") not in SEVERITIES:
         missing.append("severity (error or warning)")
     if missing:
         raise OntologyError(f"header lacks {', '.join(missing)}", source=str(path))

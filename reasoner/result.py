@@ -28,17 +28,26 @@ class Line:
     code: str
     code_iri: URIRef
     label: str
-    add_on: bool
+    order: int  # 0 procedure, 1 add-on, 2 drug or supply
     units: int
     modifiers: tuple[str, ...]
     rule: str
     because: tuple[str, ...]
     explanation: str
+    ndc: str | None = None
 
     def as_dict(self) -> dict:
-        return {"code": self.code, "units": self.units, "modifiers": list(self.modifiers),
-                "rule": self.rule, "because": list(self.because), "label": self.label,
-                "explanation": self.explanation}
+        out = {"code": self.code, "units": self.units, "modifiers": list(self.modifiers),
+               "rule": self.rule, "because": list(self.because), "label": self.label,
+               "explanation": self.explanation}
+        if self.ndc:
+            out["ndc"] = self.ndc
+        return out
+
+    def short(self) -> str:
+        """64616-50 x1"""
+        mods = "".join(f"-{m}" for m in self.modifiers)
+        return f"{self.code}{mods} x{self.units}" + (f" NDC {self.ndc}" if self.ndc else "")
 
 
 @dataclass(frozen=True)
@@ -49,9 +58,18 @@ class Finding:
     severity: str
     message: str
     codes: tuple[str, ...] = ()
+    corrected: tuple[Line, ...] = ()  # what the documentation supports instead
+    kind: str = "conflict"  # conflict (the documentation) | audit (the claim) | note
 
     def as_dict(self) -> dict:
-        return {"rule": self.rule, "severity": self.severity, "message": self.message, "codes": list(self.codes)}
+        out = {"rule": self.rule, "severity": self.severity, "message": self.message, "codes": list(self.codes)}
+        if self.kind == "audit":
+            out["corrected"] = [{"code": c.code, "units": c.units, "modifiers": list(c.modifiers),
+                                 **({"ndc": c.ndc} if c.ndc else {})} for c in self.corrected]
+        return out
+
+    def corrected_text(self) -> str:
+        return "; ".join(c.short() for c in self.corrected) if self.corrected else "nothing (remove the billed line)"
 
 
 @dataclass
@@ -61,6 +79,7 @@ class Result:
     conflicts: list[Finding]
     notes: list[Finding]
     graph: Graph | None = field(default=None, repr=False)
+    audited: bool = False  # the session carried a claim (billed lines) and was audited
 
     @property
     def has_errors(self) -> bool:
@@ -68,13 +87,16 @@ class Result:
 
     # -- JSON -------------------------------------------------------------------
     def as_dict(self) -> dict:
-        return {
+        out = {
             "session": self.session.identifier,
             "profile": self.session.profile_name,
             "lines": [ln.as_dict() for ln in self.lines],
             "conflicts": [c.as_dict() for c in self.conflicts],
             "notes": [n.message for n in self.notes],
         }
+        if self.session.claim:
+            out["billed"] = self.session.claim
+        return out
 
     def to_json(self) -> str:
         return json.dumps(self.as_dict(), separators=(",", ":"), ensure_ascii=False)
@@ -84,6 +106,11 @@ class Result:
         s = self.session
         out = [f"Session {s.identifier}  (profile: {s.profile_name}; source: {s.source})"]
         out.append("  Injections: " + "; ".join(_injection_text(i) for i in s.injections))
+        if s.claim:
+            out.append("  Claim as billed: " + "; ".join(
+                f"{c['code']}{''.join('-' + m for m in c['modifiers'])} x{c['units']}"
+                + (f" NDC {c['ndc']}" if c.get("ndc") else "") for c in s.claim))
+            out.append("  What the documentation supports:")
         rows = [("CODE", "UNITS", "MODIFIERS", "RULE", "BECAUSE")]
         for ln in self.lines:
             rows.append((ln.code, str(ln.units), " ".join(ln.modifiers) or "-", ln.rule, " ".join(ln.because) or "-"))
@@ -94,12 +121,13 @@ class Result:
             out.append("  (no billable line)")
         out.append("  Why:")
         for ln in self.lines:
-            mods = f"-{'-'.join(ln.modifiers)}" if ln.modifiers else ""
-            out.append(f"    {ln.code}{mods} x{ln.units} {ln.label}: {ln.explanation}")
+            out.append(f"    {ln.short()} {ln.label}: {ln.explanation}")
         out.append("  Conflicts:" + ("" if self.conflicts else " none"))
         for c in self.conflicts:
             codes = f" [{', '.join(c.codes)}]" if c.codes else ""
             out.append(f"    {c.severity.upper()} {c.rule}{codes}: {c.message}")
+            if c.kind == "audit":
+                out.append(f"      documentation supports: {c.corrected_text()}")
         if self.notes:
             out.append("  Notes:")
             for n in self.notes:
@@ -134,6 +162,8 @@ class Result:
             for inj in source.objects(ln.iri, CD.because):
                 g.add((ln.iri, CD.because, inj))
             g.add((ln.iri, CD.rule, Literal(ln.rule)))
+            if ln.ndc:
+                g.add((ln.iri, CD.ndc, Literal(ln.ndc)))
             g.add((ln.iri, CD.explanation, Literal(ln.explanation)))
         for n, finding in enumerate(self.conflicts + self.notes):
             node = URIRef(f"{s.iri}/finding/{n + 1}")

@@ -9,19 +9,23 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from urllib.parse import quote
 
 from rdflib import Graph, Literal, URIRef
-from rdflib.namespace import RDF
+from rdflib.namespace import RDF, RDFS, XSD
 
+from . import ndc
 from .errors import InputError
 from .namespaces import CD, SESSION_BASE
 
-SESSION_FIELDS = ("id", "setting", "approach", "guidance", "indication", "profile", "injections")
+SESSION_FIELDS = ("id", "setting", "approach", "guidance", "indication", "profile", "injections", "agent", "billed")
 INJECTION_FIELDS = ("id", "muscle", "side")
-# Fields later issues add to the session; accepted here so that their documents still read.
-EXTRA_SESSION_FIELDS = ("agent", "billed", "date", "notes", "patient")
+AGENT_FIELDS = ("product", "ndc", "units_administered", "units_discarded")
+BILLED_FIELDS = ("code", "units", "modifiers", "ndc")
+# Descriptive fields a record may carry; read into the graph, not used for coding.
+EXTRA_SESSION_FIELDS = ("date", "notes", "patient", "encounter", "provider")
 
 
 @dataclass
@@ -43,6 +47,7 @@ class Session:
     profile: URIRef
     profile_name: str
     injections: list[Injection] = field(default_factory=list)
+    claim: list[dict] | None = None  # billed lines as given, when the session carries a claim
 
     def injection(self, iri) -> Injection | None:
         return next((i for i in self.injections if i.iri == iri), None)
@@ -107,6 +112,8 @@ def read_document(doc, ontology, *, source: str = "<input>", profile: str | None
         _check_plain(doc, source)
         jsonld = dict(doc)
         jsonld["injections"] = [dict(inj, position=n) for n, inj in enumerate(doc["injections"])]
+        if isinstance(doc.get("billed"), list):
+            jsonld["billed"] = [dict(line, position=n) for n, line in enumerate(doc["billed"])]
         jsonld["@context"] = ontology.context
     graph = Graph()
     try:
@@ -176,6 +183,10 @@ def _check_plain(doc: dict, source: str) -> None:
         for n, item in enumerate(items):
             if not isinstance(item, str):
                 raise InputError(f"must be text, found {item!r}", source=source, field=f"guidance[{n}]")
+    if "agent" in doc:
+        _check_agent(doc["agent"], source)
+    if "billed" in doc:
+        _check_billed(doc["billed"], source)
     injections = doc.get("injections")
     if injections is None:
         raise InputError("missing: a session needs at least one injection", source=source, field="injections")
@@ -200,6 +211,49 @@ def _check_plain(doc: dict, source: str) -> None:
             raise InputError(f"must be a non-empty text, found {inj['id']!r}", source=source, field=f"{where}.id")
 
 
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _check_agent(agent, source: str) -> None:
+    if not isinstance(agent, dict):
+        raise InputError(f"must be an object with product and units_administered, found {_show(agent)}", source=source, field="agent")
+    for key in agent:
+        if key not in AGENT_FIELDS:
+            raise InputError(f"unknown field {key!r} (known: {', '.join(AGENT_FIELDS)})", source=source, field=f"agent.{key}")
+    if not isinstance(agent.get("product"), str) or not agent["product"].strip():
+        raise InputError(f"must name the product, found {_show(agent.get('product'))}", source=source, field="agent.product")
+    if "ndc" in agent and not isinstance(agent["ndc"], str):
+        raise InputError(f"must be text such as 0023-3921-02, found {_show(agent['ndc'])}", source=source, field="agent.ndc")
+    for key in ("units_administered", "units_discarded"):
+        if key in agent and not _is_number(agent[key]):
+            raise InputError(f"must be a number of product units, found {_show(agent[key])}", source=source, field=f"agent.{key}")
+    if "units_administered" not in agent:
+        raise InputError("missing: how many product units were administered", source=source, field="agent.units_administered")
+
+
+def _check_billed(billed, source: str) -> None:
+    if not isinstance(billed, list):
+        raise InputError(f"must be a list of claim lines, found {_show(billed)}", source=source, field="billed")
+    for n, line in enumerate(billed):
+        where = f"billed[{n}]"
+        if not isinstance(line, dict):
+            raise InputError(f"must be an object with code, units and modifiers, found {_show(line)}", source=source, field=where)
+        for key in line:
+            if key not in BILLED_FIELDS:
+                raise InputError(f"unknown field {key!r} (known: {', '.join(BILLED_FIELDS)})", source=source, field=f"{where}.{key}")
+        if not isinstance(line.get("code"), (str, int)) or isinstance(line.get("code"), bool) or str(line.get("code")).strip() == "":
+            raise InputError(f"must be a code such as 64616, found {_show(line.get('code'))}", source=source, field=f"{where}.code")
+        if "units" in line and not _is_number(line["units"]):
+            raise InputError(f"must be a whole number of units, found {_show(line['units'])}", source=source, field=f"{where}.units")
+        mods = line.get("modifiers", [])
+        for k, mod in enumerate(mods if isinstance(mods, list) else [mods]):
+            if not isinstance(mod, (str, int)) or isinstance(mod, bool):
+                raise InputError(f"must be a modifier such as 50 or RT, found {_show(mod)}", source=source, field=f"{where}.modifiers[{k}]")
+        if "ndc" in line and not isinstance(line["ndc"], str):
+            raise InputError(f"must be text, found {_show(line['ndc'])}", source=source, field=f"{where}.ndc")
+
+
 # ---------------------------------------------------------------------------
 # From a parsed graph to resolved sessions
 # ---------------------------------------------------------------------------
@@ -210,9 +264,17 @@ def _split(graph: Graph, ontology, source: str, profile: str | None, plain: bool
     for root in sorted(roots, key=str):
         sub = Graph()
         injections = list(graph.objects(root, CD.hasInjection))
-        for node in [root] + injections:
+        # the session's own description: what it reaches (injections, agent, claim lines)
+        todo, seen = [root], set()
+        while todo:
+            node = todo.pop()
+            if node in seen or (node in roots and node != root):
+                continue
+            seen.add(node)
             for triple in graph.triples((node, None, None)):
                 sub.add(triple)
+                if not isinstance(triple[2], Literal) and (triple[2], None, None) in graph:
+                    todo.append(triple[2])
         sessions.append(_resolve(sub, root, injections, ontology, source, profile, plain))
     return sessions
 
@@ -311,8 +373,17 @@ def _resolve(graph: Graph, root, injections, ontology, source, profile, plain) -
         out.add((iri, CD.hasInjection, inj_iri))
         out.add((inj_iri, CD.position, Literal(n)))
 
+    agents = list(graph.objects(root, CD.agent))
+    if len(agents) > 1:
+        raise InputError("several agents documented; give one", source=source, field="agent")
+    if agents:
+        _resolve_agent(graph, agents[0], iri, out, ontology, source, plain)
+    billed = sorted(graph.objects(root, CD.billed), key=order)
+    claim = [_resolve_claim_line(graph, node, URIRef(f"{iri}/claim/{n + 1}"), n, iri, out, ontology, source, plain)
+             for n, node in enumerate(billed)]
+
     return Session(iri=iri, identifier=str(ident), source=source, graph=out, profile=chosen,
-                   profile_name=names.name_of(chosen), injections=result)
+                   profile_name=names.name_of(chosen), injections=result, claim=claim or None)
 
 
 def _resolve_injection(graph, node, inj_iri, ident, field, out, ontology, source) -> Injection:
@@ -360,6 +431,118 @@ def _resolve_injection(graph, node, inj_iri, ident, field, out, ontology, source
         out.add((inj_iri, CD.side, side))
     return Injection(iri=inj_iri, identifier=ident, written=written, target_label=target.label,
                      sides=tuple(sorted(names.name_of(s) for s in sides)), field=field)
+
+
+def _number(graph, node, prop, source, field):
+    value = graph.value(node, prop)
+    if value is None:
+        return None
+    number = value.toPython() if isinstance(value, Literal) else value
+    if isinstance(number, bool) or not isinstance(number, (int, float, Decimal)):
+        raise InputError(f"must be a number, found {str(value)!r}", source=source, field=field)
+    number = Decimal(str(number))
+    if not number.is_finite():
+        raise InputError(f"must be a finite number, found {str(value)!r}", source=source, field=field)
+    return number
+
+
+def _resolve_agent(graph, node, session_iri, out, ontology, source, plain) -> None:
+    names = ontology.names
+    onto = ontology.graph
+    agent = URIRef(f"{session_iri}/agent")
+    out.add((session_iri, CD.agent, agent))
+    out.add((agent, RDF.type, CD.Agent))
+    products = _enum(ontology, graph, node, CD.product, CD.productName, "product", source, "agent.product")
+    if not products:
+        raise InputError("missing: name the product (for example onabotulinumtoxinA or Botox)", source=source, field="agent.product")
+    product = products[0]
+    label = str(onto.value(product, RDFS.label) or names.name_of(product))
+    out.add((agent, CD.product, product))
+
+    administered = _number(graph, node, CD.unitsAdministered, source, "agent.units_administered")
+    discarded = _number(graph, node, CD.unitsDiscarded, source, "agent.units_discarded")
+    if administered is None:
+        raise InputError("missing: how many product units were administered", source=source, field="agent.units_administered")
+    if administered <= 0:
+        raise InputError(f"must be more than zero, found {administered}", source=source, field="agent.units_administered")
+    discarded = Decimal(0) if discarded is None else discarded
+    if discarded < 0:
+        raise InputError(f"cannot be negative, found {discarded}", source=source, field="agent.units_discarded")
+    vials = [int(v) for v in onto.objects(product, CD.vialSize)]
+    if vials and discarded > max(vials):
+        raise InputError(f"{discarded} units discarded is more than the largest {label} vial ({max(vials)} units)",
+                         source=source, field="agent.units_discarded")
+    out.add((agent, CD.unitsAdministered, Literal(administered, datatype=XSD.decimal)))
+    out.add((agent, CD.unitsDiscarded, Literal(discarded, datatype=XSD.decimal)))
+
+    texts = _text(graph, node, CD.ndcText) + _text(graph, node, CD.ndc)
+    written = _one(texts, source, "agent.ndc")
+    if written is None:
+        return
+    ndc11 = ndc.normalise(written)
+    if ndc11 is None:
+        raise InputError(f"malformed NDC {written!r}: write 4-4-2, 5-3-2 or 5-4-1 with hyphens, or the 11-digit form",
+                         source=source, field="agent.ndc")
+    owner = _ndc_owner(onto, ndc11)
+    if owner is not None and owner != product:
+        raise InputError(f"NDC {written!r} belongs to {onto.value(owner, RDFS.label)}, not to {label}",
+                         source=source, field="agent.ndc")
+    out.add((agent, CD.ndcText, Literal(written)))
+    out.add((agent, CD.ndc, Literal(ndc11)))
+
+
+def _ndc_owner(onto: Graph, ndc11: str):
+    """The product an NDC is known to belong to: by the full code, else by its labeler."""
+    for product in onto.subjects(CD.knownNdc, Literal(ndc11)):
+        return product
+    for product in onto.subjects(CD.labelerCode, Literal(ndc11[:5])):
+        return product
+    return None
+
+
+def _resolve_claim_line(graph, node, line, n, session_iri, out, ontology, source, plain) -> dict:
+    names = ontology.names
+    where = f"billed[{n}]"
+    out.add((session_iri, CD.billed, line))
+    out.add((line, RDF.type, CD.ClaimLine))
+    out.add((line, CD.position, Literal(n)))
+    codes = list(graph.objects(node, CD.billedCode))
+    written = _one([str(c) for c in codes] + _text(graph, node, CD.billedCodeText), source, f"{where}.code")
+    if written is None:
+        raise InputError("missing: the billed code", source=source, field=f"{where}.code")
+    code = codes[0] if codes else names.codes.get(written.strip().upper())
+    if code is None or (codes and code not in names.codes.values()):
+        raise InputError(f"unknown code {written!r}: not a chemodenervation, guidance, drug or supply code "
+                         "Chemoden knows", source=source, field=f"{where}.code")
+    out.add((line, CD.billedCode, code))
+    out.add((line, CD.billedCodeText, Literal(written)))
+
+    units = _number(graph, node, CD.billedUnits, source, f"{where}.units")
+    units = Decimal(1) if units is None else units
+    if units != units.to_integral_value() or units < 1:
+        raise InputError(f"must be a whole number of units, 1 or more, found {units}", source=source, field=f"{where}.units")
+    out.add((line, CD.billedUnits, Literal(int(units))))
+
+    modifiers = []
+    for mod in list(graph.objects(node, CD.billedModifier)) + _text(graph, node, CD.billedModifierText):
+        iri = mod if isinstance(mod, URIRef) else names.modifiers.get(str(mod).strip().upper())
+        if iri is None or iri not in names.modifiers.values():
+            raise InputError(f"unknown modifier {str(mod)!r} (known: {', '.join(sorted(names.modifiers))})",
+                             source=source, field=f"{where}.modifiers")
+        out.add((line, CD.billedModifier, iri))
+        modifiers.append(next(k for k, v in names.modifiers.items() if v == iri))
+    summary = {"code": next((k for k, v in names.codes.items() if v == code), written), "units": int(units),
+               "modifiers": sorted(set(modifiers))}
+
+    written_ndc = _one(_text(graph, node, CD.ndcText) + _text(graph, node, CD.billedNdcText), source, f"{where}.ndc")
+    if written_ndc is not None:
+        # A malformed NDC on a claim is an audit finding (ndc-format), not an input error.
+        out.add((line, CD.billedNdcText, Literal(written_ndc)))
+        ndc11 = ndc.normalise(written_ndc)
+        if ndc11 is not None:
+            out.add((line, CD.billedNdc, Literal(ndc11)))
+        summary["ndc"] = written_ndc
+    return summary
 
 
 def describe(injection: Injection) -> str:

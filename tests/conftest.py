@@ -9,6 +9,7 @@ from reasoner import load_ontology
 
 TESTS = Path(__file__).parent
 CASES = sorted((TESTS / "cases").glob("*.json"))
+AUDITS = sorted((TESTS / "audit").glob("*.json"))
 ERRORS = sorted((TESTS / "errors").glob("*"))
 
 
@@ -17,10 +18,10 @@ def load_case(path: Path) -> dict:
 
 
 def line_key(line) -> tuple:
-    """What a fixture pins down about a line: code, units and modifiers (order-free)."""
+    """What a fixture pins down about a line: code, units, modifiers (order-free) and NDC."""
     if isinstance(line, dict):
-        return (line["code"], int(line.get("units", 1)), tuple(sorted(line.get("modifiers", []))))
-    return (line.code, line.units, tuple(sorted(line.modifiers)))
+        return (line["code"], int(line.get("units", 1)), tuple(sorted(line.get("modifiers", []))), line.get("ndc"))
+    return (line.code, line.units, tuple(sorted(line.modifiers)), line.ndc)
 
 
 @pytest.fixture(scope="session")

@@ -21,7 +21,9 @@ def run(*args, stdin=None):
 
 def test_examples_folder_as_tables():
     proc = run("code", str(EXAMPLES))
-    assert proc.returncode == 0, proc.stderr
+    # the audit example's claim, as the article printed it, has error findings
+    assert proc.returncode == 1, proc.stderr
+    assert proc.stderr == ""
     sessions = [p for p in EXAMPLES.iterdir() if p.suffix in (".json", ".ttl")]
     assert proc.stdout.count("\nSession ") + proc.stdout.startswith("Session ") == len(sessions)
     assert "64616" in proc.stdout and "CODE" in proc.stdout
@@ -108,3 +110,21 @@ def test_profiles_command_lists_every_profile():
     proc = run("profiles")
     assert proc.returncode == 0
     assert {line.split(":")[0].split()[0] for line in proc.stdout.splitlines()} == {"guidance-per-code", "rt-lt", "standard"}
+
+
+def test_audit_command_prints_findings_with_corrected_lines():
+    proc = run("audit", "--format", "json", str(EXAMPLES / "audit-53m-claim-as-printed.json"))
+    assert proc.returncode == 1, proc.stderr
+    doc = json.loads(proc.stdout)
+    rules = {c["rule"] for c in doc["conflicts"]}
+    assert {"modifier-missing", "drug-units", "ndc-format", "syringe-not-separately-payable"} <= rules
+    missing = [c for c in doc["conflicts"] if c["rule"] == "modifier-missing" and c["codes"] == ["64616"]]
+    assert missing[0]["corrected"] == [{"code": "64616", "units": 1, "modifiers": ["50"]}]
+    assert doc["billed"][0] == {"code": "64646", "units": 1, "modifiers": []}
+    table = run("audit", str(EXAMPLES / "audit-53m-claim-as-printed.json")).stdout
+    assert "documentation supports: 64616-50 x1" in table
+
+
+def test_audit_needs_a_claim():
+    proc = run("audit", str(EXAMPLES / "seed-63m-torticollis.json"))
+    assert proc.returncode == 2 and "billed" in proc.stderr
