@@ -45,6 +45,15 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--profile", help="policy profile name (default: the session's, else the ontology's default)")
         p.add_argument("--engine", choices=inference.ENGINES, default="auto", help="OWL-RL engine (default: auto)")
         p.add_argument("--ontology", help="ontology folder (default: the shipped one, or $CHEMODEN_ONTOLOGY)")
+    batch_p = sub.add_parser("batch", help="code a JSON Lines file (or a folder of session files) into JSON Lines, in input order")
+    batch_p.add_argument("input", metavar="INPUT")
+    batch_p.add_argument("-o", "--output", required=True, metavar="OUTPUT")
+    batch_p.add_argument("--jobs", type=int, default=0, help="worker processes (default: the cores available)")
+    batch_p.add_argument("--resume", action="store_true", help="skip the records OUTPUT already holds")
+    batch_p.add_argument("--quiet", action="store_true", help="no progress bar")
+    batch_p.add_argument("--profile")
+    batch_p.add_argument("--engine", choices=inference.ENGINES, default="auto")
+    batch_p.add_argument("--ontology")
     profiles_p = sub.add_parser("profiles", help="list the policy profiles")
     profiles_p.add_argument("--ontology")
     return parser
@@ -90,6 +99,21 @@ def _code(args) -> int:
     return status
 
 
+def _batch(args) -> int:
+    from .batch import run
+
+    ontology = load(args.ontology)  # a broken ontology stops here, before any worker starts
+    if args.profile is not None and ontology.names.enum("profile", args.profile) is None:
+        raise InputError(f"unknown profile {args.profile!r} (known: {', '.join(ontology.names.enum_choices('profile'))})",
+                         field="--profile")
+    summary = run(args.input, args.output, jobs=args.jobs, resume=args.resume, quiet=args.quiet,
+                  profile=args.profile, engine=args.engine, ontology_dir=args.ontology)
+    print(summary.text(), file=sys.stderr)
+    for failure in summary.first_failures:
+        print(f"  {failure}", file=sys.stderr)
+    return summary.exit_code
+
+
 def _profiles(args) -> int:
     ontology = load(args.ontology)
     for name in ontology.names.enum_choices("profile"):
@@ -105,6 +129,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command in ("code", "audit"):
             return _code(args)
+        if args.command == "batch":
+            return _batch(args)
         return _profiles(args)
     except ChemodenError as exc:
         print(f"chemoden: {exc}", file=sys.stderr)

@@ -1,0 +1,269 @@
+"""Batch coding: JSON Lines (or a folder of session files) in, JSON Lines out, in input order.
+
+Nothing is lost: every input record yields exactly one output record. A record that cannot be
+coded yields an error record {"record", "session", "error": {"field", "message"}} and the batch
+goes on. Records are coded in worker processes (owlrl and rdflib hold the GIL), each loading the
+ontology once; results are written as soon as the records before them are done, so memory stays
+bounded by the number of records in flight.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Iterator, TextIO
+
+from .errors import EXIT_CONFLICTS, EXIT_INPUT, EXIT_OK, ChemodenError, InputError
+
+SESSION_SUFFIXES = (".json", ".jsonld", ".ttl")
+
+
+@dataclass
+class Summary:
+    total: int = 0
+    coded: int = 0
+    with_conflicts: int = 0
+    with_errors: int = 0
+    failed: int = 0
+    skipped: int = 0  # already in OUTPUT when resuming
+    seconds: float = 0.0
+    first_failures: list[str] = field(default_factory=list)
+
+    @property
+    def exit_code(self) -> int:
+        if self.failed:
+            return EXIT_INPUT
+        return EXIT_CONFLICTS if self.with_errors else EXIT_OK
+
+    def text(self) -> str:
+        rate = self.coded_now / self.seconds if self.seconds else 0.0
+        parts = [f"{self.total} records", f"{self.coded} coded ({self.with_conflicts} with conflicts, "
+                 f"{self.with_errors} with errors)", f"{self.failed} failed"]
+        if self.skipped:
+            parts.append(f"{self.skipped} already done (resumed)")
+        return f"batch: {', '.join(parts)}; {rate:.1f} records/s"
+
+    @property
+    def coded_now(self) -> int:
+        return self.coded + self.failed - self.skipped
+
+
+# ---------------------------------------------------------------------------
+# Input records
+# ---------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Record:
+    number: int  # 1-based line number (JSON Lines) or position (folder)
+    source: str
+    text: str
+    fmt: str | None
+
+
+def count_records(path: Path) -> int:
+    if path.is_dir():
+        return sum(1 for _ in _folder_files(path))
+    with path.open("rb") as fh:
+        return sum(1 for line in fh if line.strip())
+
+
+def _folder_files(path: Path) -> Iterator[Path]:
+    return (f for f in sorted(path.rglob("*")) if f.is_file() and f.suffix.lower() in SESSION_SUFFIXES)
+
+
+def read_records(path: Path) -> Iterator[Record]:
+    """One record per non-blank line of a JSON Lines file, or per session file in a folder."""
+    if path.is_dir():
+        for n, f in enumerate(_folder_files(path), start=1):
+            try:
+                text = f.read_bytes().decode("utf-8-sig")
+            except (OSError, UnicodeDecodeError) as exc:
+                text = f"\0unreadable: {exc}"
+            yield Record(n, str(f), text, {".ttl": "turtle"}.get(f.suffix.lower(), "json"))
+        return
+    with path.open("rb") as fh:
+        for n, raw in enumerate(fh, start=1):
+            if not raw.strip():
+                continue
+            try:
+                text = raw.decode("utf-8-sig")
+            except UnicodeDecodeError as exc:
+                text = f"\0not UTF-8 text (byte {exc.start})"
+            yield Record(n, f"{path}:{n}", text, "json")
+
+
+# ---------------------------------------------------------------------------
+# Workers
+# ---------------------------------------------------------------------------
+
+_STATE: dict = {}
+
+
+def _init_worker(ontology_dir: str | None, profile: str | None, engine: str) -> None:
+    from .ontology import load
+
+    _STATE.update(ontology=load(ontology_dir), profile=profile, engine=engine)
+    _STATE["ontology"].names  # noqa: B018 - build the name index once per worker
+
+
+def _session_id(text: str) -> str | None:
+    try:
+        doc = json.loads(text)
+    except ValueError:
+        return None
+    return str(doc["id"]) if isinstance(doc, dict) and isinstance(doc.get("id"), (str, int)) else None
+
+
+def code_record(record: Record) -> str:
+    """One output line (JSON, no newline) for one input record; never raises for bad input."""
+    from .pipeline import code
+    from .session import read_bytes
+
+    ontology = _STATE["ontology"]
+    try:
+        if record.text.startswith("\0"):
+            raise InputError(record.text[1:], source=record.source)
+        sessions = read_bytes(record.text, ontology, source=record.source, fmt=record.fmt, profile=_STATE["profile"])
+        if len(sessions) != 1:
+            raise InputError(f"holds {len(sessions)} sessions; a batch record is one session", source=record.source)
+        return code(sessions[0], ontology, _STATE["engine"]).to_json()
+    except ChemodenError as exc:
+        error = {"field": exc.field, "message": exc.message}
+    except Exception as exc:  # a bug must not lose the record either
+        error = {"field": None, "message": f"internal error: {type(exc).__name__}: {exc}"}
+    return json.dumps({"record": record.number, "session": _session_id(record.text), "source": record.source,
+                       "error": error}, ensure_ascii=False)
+
+
+def _code_chunk(records: list[Record]) -> list[str]:
+    return [code_record(r) for r in records]
+
+
+def _chunks(records: Iterator[Record], size: int) -> Iterator[list[Record]]:
+    chunk: list[Record] = []
+    for record in records:
+        chunk.append(record)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+# ---------------------------------------------------------------------------
+# Progress
+# ---------------------------------------------------------------------------
+
+class Progress:
+    """A one-line progress bar with rate and ETA on a terminal; silent otherwise."""
+
+    def __init__(self, total: int, stream: TextIO, enabled: bool):
+        self.total, self.stream, self.enabled = total, stream, enabled
+        self.done = 0
+        self.start = time.monotonic()
+        self.last = 0.0
+
+    def update(self, n: int) -> None:
+        self.done += n
+        now = time.monotonic()
+        if self.enabled and (now - self.last > 0.2 or self.done >= self.total):
+            self.last = now
+            elapsed = max(now - self.start, 1e-9)
+            rate = self.done / elapsed
+            left = (self.total - self.done) / rate if rate else 0
+            width = 30
+            filled = int(width * self.done / self.total) if self.total else width
+            bar = "#" * filled + "-" * (width - filled)
+            self.stream.write(f"\r[{bar}] {self.done}/{self.total} {rate:.1f}/s ETA {int(left) // 60}m{int(left) % 60:02d}s ")
+            self.stream.flush()
+
+    def close(self) -> None:
+        if self.enabled:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+# ---------------------------------------------------------------------------
+# The batch
+# ---------------------------------------------------------------------------
+
+def _resume_point(output: Path) -> int:
+    """How many complete records OUTPUT holds; a torn last line (an interrupted write) is cut off."""
+    if not output.exists():
+        return 0
+    data = output.read_bytes()
+    keep = data.rfind(b"\n") + 1
+    if keep != len(data):
+        with output.open("r+b") as fh:
+            fh.truncate(keep)
+    return data[:keep].count(b"\n")
+
+
+def _tally(summary: Summary, line: str) -> None:
+    doc = json.loads(line)
+    if "error" in doc and "lines" not in doc:
+        summary.failed += 1
+        if len(summary.first_failures) < 5:
+            summary.first_failures.append(f"record {doc['record']}: {doc['error']['field'] or ''} {doc['error']['message']}")
+        return
+    summary.coded += 1
+    if doc["conflicts"]:
+        summary.with_conflicts += 1
+    if any(c["severity"] == "error" for c in doc["conflicts"]):
+        summary.with_errors += 1
+
+
+def run(input_path: str | Path, output_path: str | Path, *, jobs: int | None = None, resume: bool = False,
+        quiet: bool = False, profile: str | None = None, engine: str = "auto", ontology_dir: str | None = None,
+        chunk_size: int = 8, progress_stream: TextIO | None = None) -> Summary:
+    input_path, output_path = Path(input_path), Path(output_path)
+    if not input_path.exists():
+        raise InputError("not found", source=str(input_path))
+    stream = progress_stream or sys.stderr
+    summary = Summary(total=count_records(input_path))
+    done = _resume_point(output_path) if resume else 0
+    if done > summary.total:
+        raise InputError(f"holds {done} records but the input only {summary.total}: not this batch's output",
+                         source=str(output_path))
+    summary.skipped = done
+    records = read_records(input_path)
+    for _ in range(done):
+        next(records)
+    if not jobs:
+        jobs = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    progress = Progress(summary.total, stream, enabled=not quiet and stream.isatty())
+    progress.update(done)
+    start = time.monotonic()
+    with output_path.open("a" if resume else "w", encoding="utf-8") as out:
+        if jobs == 1:
+            _init_worker(ontology_dir, profile, engine)
+            results = map(_code_chunk, _chunks(records, chunk_size))
+            _drain(results, out, summary, progress)
+        else:
+            ctx = get_context("spawn" if sys.platform == "darwin" else "fork")
+            with ctx.Pool(jobs, initializer=_init_worker, initargs=(ontology_dir, profile, engine)) as pool:
+                _drain(pool.imap(_code_chunk, _chunks(records, chunk_size)), out, summary, progress)
+    progress.close()
+    summary.seconds = time.monotonic() - start
+    # records already in OUTPUT count as they were written
+    if done:
+        with output_path.open(encoding="utf-8") as fh:
+            for n, line in enumerate(fh):
+                if n >= done:
+                    break
+                _tally(summary, line)
+    return summary
+
+
+def _drain(results, out: TextIO, summary: Summary, progress: Progress) -> None:
+    for chunk in results:
+        for line in chunk:
+            out.write(line + "\n")
+            _tally(summary, line)
+        out.flush()
+        progress.update(len(chunk))

@@ -1,0 +1,80 @@
+"""`chemoden batch`: one output record per input record, in order; error records; resume."""
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = sorted((ROOT / "examples").glob("*.json"))
+
+
+def run(*args):
+    return subprocess.run([sys.executable, "-m", "reasoner", "batch", *args], capture_output=True, text=True,
+                          timeout=600, cwd=ROOT)
+
+
+@pytest.fixture(scope="module")
+def batch_input(tmp_path_factory):
+    path = tmp_path_factory.mktemp("batch") / "in.jsonl"
+    lines = [json.dumps(json.loads(p.read_text())) for p in EXAMPLES[:4]]
+    lines.insert(1, '{"id": "bad-muscle", "injections": [{"muscle": "bicep femurs", "side": "left"}]}')
+    lines.insert(3, "{not json")
+    lines.append("")  # blank lines are not records
+    lines.append('{"id": "last", "injections": [{"muscle": "procerus"}]}')
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def records(path):
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def test_every_record_in_order_with_error_records(batch_input, tmp_path):
+    out = tmp_path / "out.jsonl"
+    proc = run(str(batch_input), "-o", str(out), "--jobs", "2", "--quiet")
+    assert proc.returncode == 2, proc.stderr  # a record failed
+    got = records(out)
+    assert len(got) == 7
+    assert got[1]["record"] == 2 and got[1]["session"] == "bad-muscle"
+    assert got[1]["error"]["field"] == "injections[0].muscle" and "bicep femurs" in got[1]["error"]["message"]
+    assert got[3]["record"] == 4 and got[3]["session"] is None and "invalid JSON" in got[3]["error"]["message"]
+    assert got[-1]["session"] == "last" and got[-1]["lines"][0]["code"] == "64612"
+    expected_ids = [json.loads(p.read_text())["id"] for p in EXAMPLES[:4]]
+    assert [r["session"] for r in got if "lines" in r][:4] == expected_ids
+    assert "7 records" in proc.stderr and "2 failed" in proc.stderr
+    assert "\r[" not in proc.stderr  # no progress bar when not a terminal
+
+
+def test_same_objects_as_code_json(batch_input, tmp_path):
+    out = tmp_path / "out.jsonl"
+    run(str(batch_input), "-o", str(out), "--jobs", "1", "--quiet")
+    first = subprocess.run([sys.executable, "-m", "reasoner", "code", "--format", "json", str(EXAMPLES[0])],
+                           capture_output=True, text=True, cwd=ROOT).stdout.strip()
+    assert out.read_text().splitlines()[0] == first
+
+
+def test_resume_skips_what_is_done_and_mends_a_torn_line(batch_input, tmp_path):
+    full = tmp_path / "full.jsonl"
+    run(str(batch_input), "-o", str(full), "--jobs", "2", "--quiet")
+    part = tmp_path / "part.jsonl"
+    lines = full.read_text().splitlines(keepends=True)
+    part.write_text("".join(lines[:3]) + lines[3][:20])  # interrupted in the middle of record 4
+    proc = run(str(batch_input), "-o", str(part), "--resume", "--quiet")
+    assert part.read_text() == full.read_text()
+    assert "3 already done" in proc.stderr
+
+
+def test_folder_input_and_exit_1_on_error_findings(tmp_path):
+    folder = tmp_path / "sessions"
+    folder.mkdir()
+    shutil.copy(ROOT / "examples" / "audit-53m-claim-as-printed.json", folder / "a.json")
+    shutil.copy(ROOT / "examples" / "larynx-spasmodic-dysphonia.ttl", folder / "b.ttl")
+    out = tmp_path / "out.jsonl"
+    proc = run(str(folder), "-o", str(out), "--quiet")
+    assert proc.returncode == 1, proc.stderr
+    got = records(out)
+    assert [r["session"] for r in got] == ["audit-53m-claim-as-printed", "larynx-spasmodic-dysphonia"]
