@@ -23,7 +23,7 @@ run: $(STAMP)
 	  if [ $$status -gt 1 ]; then exit $$status; fi
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -n 2 tests
+	$(BIN)/python -m pytest -n 2 --dist loadgroup tests
 
 golden: $(STAMP)
 	for f in tests/golden/*.ttl; do n=$$(basename $$f .ttl); \

@@ -11,10 +11,9 @@ import argparse
 import sys
 from pathlib import Path
 
-from . import inference
 from .errors import EXIT_CONFLICTS, EXIT_INPUT, EXIT_OK, ChemodenError, InputError
 from .ontology import load
-from .pipeline import code
+from .pipeline import PATHS, code
 from .session import read_bytes, read_path
 
 EXIT_INTERNAL = 4
@@ -43,7 +42,8 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("files", nargs="+", metavar="FILE")
         p.add_argument("--format", choices=("table", "json", "turtle"), default="table")
         p.add_argument("--profile", help="policy profile name (default: the session's, else the ontology's default)")
-        p.add_argument("--engine", choices=inference.ENGINES, default="auto", help="OWL-RL engine (default: auto)")
+        p.add_argument("--engine", choices=PATHS, default="auto",
+                       help="fast (cached closure, Oxigraph), owlrl (the reference path), reasonable; default auto = fast when installed")
         p.add_argument("--ontology", help="ontology folder (default: the shipped one, or $CHEMODEN_ONTOLOGY)")
     batch_p = sub.add_parser("batch", help="code a JSON Lines file (or a folder of session files) into JSON Lines, in input order")
     batch_p.add_argument("input", metavar="INPUT")
@@ -52,7 +52,7 @@ def _parser() -> argparse.ArgumentParser:
     batch_p.add_argument("--resume", action="store_true", help="skip the records OUTPUT already holds")
     batch_p.add_argument("--quiet", action="store_true", help="no progress bar")
     batch_p.add_argument("--profile")
-    batch_p.add_argument("--engine", choices=inference.ENGINES, default="auto")
+    batch_p.add_argument("--engine", choices=PATHS, default="auto")
     batch_p.add_argument("--ontology")
     profiles_p = sub.add_parser("profiles", help="list the policy profiles")
     profiles_p.add_argument("--ontology")

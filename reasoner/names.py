@@ -148,6 +148,12 @@ class NameIndex:
     def enum_choices(self, field: str) -> list[str]:
         return sorted({self.enum_names[x] for x in self.enums[field].values()})
 
+    def notation(self, iri: URIRef) -> str:
+        """The notation of a code or modifier IRI (64616, 50, JW)."""
+        if not hasattr(self, "_notations"):
+            self._notations = {v: k for table in (self.codes, self.modifiers) for k, v in table.items()}
+        return self._notations.get(iri, str(iri))
+
     def name_of(self, iri: URIRef) -> str:
         return self.enum_names.get(iri, str(iri))
 

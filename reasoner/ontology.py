@@ -108,10 +108,24 @@ def load_query(path: Path, kind: str) -> QueryFile:
         severity=header.get("severity"), header=header,
     )
     try:
-        query.prepared  # noqa: B018 - parse now so a broken rule fails at load, naming its file
-    except Exception as exc:  # rdflib raises pyparsing errors of several kinds
+        _check_syntax(query)  # now, so that a broken rule fails at load, naming its file
+    except Exception as exc:  # the parsers raise errors of several kinds
         raise OntologyError(f"SPARQL syntax error: {exc}", source=str(path)) from None
     return query
+
+
+def _check_syntax(query: QueryFile) -> None:
+    """Parse the query: with Oxigraph when installed (fast), else by preparing it with rdflib."""
+    try:
+        import pyoxigraph
+    except ImportError:
+        query.prepared  # noqa: B018
+        return
+    store = pyoxigraph.Store()
+    if query.form == "update":
+        store.update(query.text)
+    else:
+        store.query(query.text)
 
 
 class Ontology:

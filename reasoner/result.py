@@ -35,6 +35,8 @@ class Line:
     because: tuple[str, ...]
     explanation: str
     ndc: str | None = None
+    modifier_iris: tuple[URIRef, ...] = ()
+    because_iris: tuple[URIRef, ...] = ()
 
     def as_dict(self) -> dict:
         out = {"code": self.code, "units": self.units, "modifiers": list(self.modifiers),
@@ -60,6 +62,7 @@ class Finding:
     codes: tuple[str, ...] = ()
     corrected: tuple[Line, ...] = ()  # what the documentation supports instead
     kind: str = "conflict"  # conflict (the documentation) | audit (the claim) | note
+    code_iris: tuple[URIRef, ...] = ()
 
     def as_dict(self) -> dict:
         out = {"rule": self.rule, "severity": self.severity, "message": self.message, "codes": list(self.codes)}
@@ -78,7 +81,7 @@ class Result:
     lines: list[Line]
     conflicts: list[Finding]
     notes: list[Finding]
-    graph: Graph | None = field(default=None, repr=False)
+    classification: list[tuple] = field(default_factory=list, repr=False)  # inferred types, extremities, sides
     audited: bool = False  # the session carried a claim (billed lines) and was audited
 
     @property
@@ -141,14 +144,8 @@ class Result:
         g.bind("cd", CD)
         s = self.session
         g += s.graph
-        source = self.graph if self.graph is not None else Graph()
-        for node in [s.iri] + [i.iri for i in s.injections]:
-            for cls in source.objects(node, RDF.type):
-                if isinstance(cls, URIRef) and str(cls).startswith(str(CD)):
-                    g.add((node, RDF.type, cls))
-            for prop in (CD.extremity, CD.onSide):
-                for value in source.objects(node, prop):
-                    g.add((node, prop, value))
+        for triple in self.classification:
+            g.add(triple)
         for ln in self.lines:
             g.add((ln.iri, RDF.type, CD.BillingLine))
             g.add((ln.iri, CD.lineOf, s.iri))
@@ -156,10 +153,10 @@ class Result:
             g.add((ln.code_iri, CD.notation, Literal(ln.code)))
             g.add((ln.code_iri, RDFS.label, Literal(ln.label)))
             g.add((ln.iri, CD.units, Literal(ln.units, datatype=XSD.integer)))
-            for m in source.objects(ln.iri, CD.modifier):
-                g.add((ln.iri, CD.modifier, m))
-                g.add((m, CD.notation, source.value(m, CD.notation)))
-            for inj in source.objects(ln.iri, CD.because):
+            for iri, notation in zip(ln.modifier_iris, ln.modifiers):
+                g.add((ln.iri, CD.modifier, iri))
+                g.add((iri, CD.notation, Literal(notation)))
+            for inj in ln.because_iris:
                 g.add((ln.iri, CD.because, inj))
             g.add((ln.iri, CD.rule, Literal(ln.rule)))
             if ln.ndc:
@@ -173,9 +170,8 @@ class Result:
             g.add((node, CD.rule, Literal(finding.rule)))
             g.add((node, CD.severity, Literal(finding.severity)))
             g.add((node, CD.message, Literal(finding.message)))
-            for code in finding.codes:
-                for c in source.subjects(CD.notation, Literal(code)):
-                    g.add((node, CD.concernsCode, c))
+            for code in finding.code_iris:
+                g.add((node, CD.concernsCode, code))
         return g
 
     def to_turtle(self) -> str:

@@ -1,0 +1,112 @@
+"""Where the SPARQL runs: an rdflib graph (the reference) or an Oxigraph store (the fast path).
+
+Both take the same .rq files; derive.py only sees this small interface. The parity test
+(tests/test_parity.py) proves the two give the same results.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from rdflib import BNode, Graph, Literal, URIRef
+from rdflib.namespace import XSD
+from rdflib.plugins.sparql import prepareQuery
+
+
+@lru_cache(maxsize=None)
+def _prepared(text: str):
+    return prepareQuery(text)
+
+
+class RdflibBackend:
+    def __init__(self, graph: Graph):
+        self.graph = graph
+
+    def construct(self, query) -> list[tuple]:
+        result = self.graph.query(query.prepared).graph
+        return list(result) if result is not None else []
+
+    def add(self, triples) -> None:
+        for triple in triples:
+            self.graph.add(triple)
+
+    def update(self, query) -> None:
+        self.graph.update(query.prepared)
+
+    def select(self, query) -> list[dict]:
+        prepared = query.prepared if hasattr(query, "prepared") else _prepared(query)
+        return [{k: v for k, v in row.asdict().items() if v is not None} for row in self.graph.query(prepared)]
+
+
+# --- Oxigraph ------------------------------------------------------------------
+
+def to_oxigraph(term):
+    import pyoxigraph as ox
+
+    if isinstance(term, URIRef):
+        return ox.NamedNode(str(term))
+    if isinstance(term, BNode):
+        return ox.BlankNode(str(term))
+    if term.language:
+        return ox.Literal(str(term), language=term.language)
+    if term.datatype is not None:
+        return ox.Literal(str(term), datatype=ox.NamedNode(str(term.datatype)))
+    return ox.Literal(str(term))
+
+
+def from_oxigraph(term):
+    import pyoxigraph as ox
+
+    if isinstance(term, ox.NamedNode):
+        return URIRef(term.value)
+    if isinstance(term, ox.BlankNode):
+        return BNode(term.value)
+    if term.language:
+        return Literal(term.value, lang=term.language)
+    datatype = term.datatype.value
+    if datatype == str(XSD.string):
+        return Literal(term.value)
+    return Literal(term.value, datatype=URIRef(datatype))
+
+
+class OxigraphBackend:
+    def __init__(self, store):
+        self.store = store
+
+    @classmethod
+    def from_triples(cls, triples) -> "OxigraphBackend":
+        import pyoxigraph as ox
+
+        store = ox.Store()
+        store.extend([ox.Quad(to_oxigraph(s), to_oxigraph(p), to_oxigraph(o)) for s, p, o in triples])
+        return cls(store)
+
+    def construct(self, query) -> list[tuple]:
+        return [(t.subject, t.predicate, t.object) for t in self.store.query(query.text)]
+
+    def add(self, triples) -> None:
+        import pyoxigraph as ox
+
+        quads = []
+        for s, p, o in triples:
+            if not hasattr(s, "value") or isinstance(s, (URIRef, BNode)):  # rdflib terms
+                s, p, o = to_oxigraph(s), to_oxigraph(p), to_oxigraph(o)
+            quads.append(ox.Quad(s, p, o))
+        self.store.extend(quads)
+
+    def update(self, query) -> None:
+        self.store.update(query.text)
+
+    def select(self, query) -> list[dict]:
+        text = query.text if hasattr(query, "text") else query
+        solutions = self.store.query(text)
+        names = [v.value for v in solutions.variables]
+        rows = []
+        for solution in solutions:
+            row = {}
+            for name in names:
+                value = solution[name]
+                if value is not None:
+                    row[name] = from_oxigraph(value)
+            rows.append(row)
+        return rows
