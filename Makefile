@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test setup clean golden
+.PHONY: run test setup clean golden bench
 
 setup: $(STAMP)
 
@@ -24,6 +24,9 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 --dist loadgroup tests
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench.py
 
 golden: $(STAMP)
 	for f in tests/golden/*.ttl; do n=$$(basename $$f .ttl); \

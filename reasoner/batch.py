@@ -119,29 +119,63 @@ def _session_id(text: str) -> str | None:
     return str(doc["id"]) if isinstance(doc, dict) and isinstance(doc.get("id"), (str, int)) else None
 
 
-def code_record(record: Record) -> str:
-    """One output line (JSON, no newline) for one input record; never raises for bad input."""
-    from .pipeline import code
+def _error_line(record: Record, field: str | None, message: str) -> str:
+    return json.dumps({"record": record.number, "session": _session_id(record.text), "source": record.source,
+                       "error": {"field": field, "message": message}}, ensure_ascii=False)
+
+
+def _read(record: Record):
+    """The record's one session, or its error line."""
     from .session import read_bytes
 
-    ontology = _STATE["ontology"]
     try:
         if record.text.startswith("\0"):
             raise InputError(record.text[1:], source=record.source)
-        sessions = read_bytes(record.text, ontology, source=record.source, fmt=record.fmt, profile=_STATE["profile"])
+        sessions = read_bytes(record.text, _STATE["ontology"], source=record.source, fmt=record.fmt,
+                              profile=_STATE["profile"])
         if len(sessions) != 1:
             raise InputError(f"holds {len(sessions)} sessions; a batch record is one session", source=record.source)
-        return code(sessions[0], ontology, _STATE["engine"]).to_json()
+        return sessions[0]
     except ChemodenError as exc:
-        error = {"field": exc.field, "message": exc.message}
+        return _error_line(record, exc.field, exc.message)
     except Exception as exc:  # a bug must not lose the record either
-        error = {"field": None, "message": f"internal error: {type(exc).__name__}: {exc}"}
-    return json.dumps({"record": record.number, "session": _session_id(record.text), "source": record.source,
-                       "error": error}, ensure_ascii=False)
+        return _error_line(record, None, f"internal error: {type(exc).__name__}: {exc}")
+
+
+def _code_one(record: Record, session) -> str:
+    from .pipeline import code
+
+    try:
+        return code(session, _STATE["ontology"], _STATE["engine"]).to_json()
+    except Exception as exc:
+        return _error_line(record, None, f"internal error: {type(exc).__name__}: {exc}")
 
 
 def _code_chunk(records: list[Record]) -> list[str]:
-    return [code_record(r) for r in records]
+    """Output lines for a chunk, in order. On the fast path the chunk's sessions are reasoned
+    and queried together; should that fail, each is coded alone so one record cannot sink
+    the others."""
+    from . import pipeline
+
+    read = [(r, _read(r)) for r in records]
+    sessions = [s for _, s in read if not isinstance(s, str)]
+    coded: dict[int, str] = {}
+    engine = _STATE["engine"]
+    if engine == "auto":
+        engine = "fast" if pipeline.fastpath.available() else "owlrl"
+    if engine == "fast" and sessions:
+        try:
+            results = pipeline.fast_coder(_STATE["ontology"]).code(sessions)
+            coded = {id(s): r.to_json() for s, r in zip(sessions, results)}
+        except Exception:
+            coded = {}
+    out = []
+    for record, item in read:
+        if isinstance(item, str):
+            out.append(item)
+        else:
+            out.append(coded.get(id(item)) or _code_one(record, item))
+    return out
 
 
 def _chunks(records: Iterator[Record], size: int) -> Iterator[list[Record]]:
@@ -220,7 +254,7 @@ def _tally(summary: Summary, line: str) -> None:
 
 def run(input_path: str | Path, output_path: str | Path, *, jobs: int | None = None, resume: bool = False,
         quiet: bool = False, profile: str | None = None, engine: str = "auto", ontology_dir: str | None = None,
-        chunk_size: int = 8, progress_stream: TextIO | None = None) -> Summary:
+        chunk_size: int = 32, progress_stream: TextIO | None = None) -> Summary:
     input_path, output_path = Path(input_path), Path(output_path)
     if not input_path.exists():
         raise InputError("not found", source=str(input_path))

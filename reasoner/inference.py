@@ -47,15 +47,24 @@ def closure(graph: Graph, engine: str = "auto") -> Graph:
         out += graph
         owlrl.DeductiveClosure(owlrl.OWLRL_Semantics).expand(out)
         return out
+    out += graph
+    for triple in reasonable_closure([graph]):
+        out.add(triple)
+    return out
+
+
+def reasonable_closure(sources) -> list[tuple]:
+    """Everything the Rust reasoner entails from the triples of `sources` (graphs or lists)."""
     import reasonable
 
     reasoner = reasonable.PyReasoner()
-    reasoner.from_graph(graph)
-    out += graph
+    for source in sources:
+        reasoner.from_graph(source)
+    triples = []
     for s, p, o in reasoner.reason():
         # reasonable writes plain literals back as xsd:string; in RDF 1.1 they are the same
         # term, but rdflib would count them twice, so keep the plain form
         if isinstance(o, Literal) and o.datatype == XSD.string:
             o = Literal(str(o), lang=o.language)
-        out.add((s, p, o))
-    return out
+        triples.append((s, p, o))
+    return triples

@@ -67,3 +67,27 @@ def test_unknown_enumeration_in_turtle_is_named(ontology):
     <urn:x:a> cd:approach cd:Telepathy ; cd:hasInjection [ cd:muscleName "procerus" ] ."""
     with pytest.raises(InputError, match="approach.*Telepathy"):
         read_bytes(ttl, ontology)
+
+
+def _fixture_sessions():
+    from conftest import AUDITS, CASES, load_case
+
+    return [(p.stem, load_case(p)["session"]) for p in CASES + AUDITS]
+
+
+def test_plain_json_builder_equals_the_jsonld_processor(ontology):
+    """Plain JSON is read by a direct builder; it must make exactly what the JSON-LD processor
+    makes of the document with the shipped context."""
+    from rdflib import Graph
+    from rdflib.compare import isomorphic
+
+    from reasoner.session import plain_graph
+
+    for name, doc in _fixture_sessions():
+        jsonld = dict(doc)
+        jsonld["injections"] = [dict(inj, position=n) for n, inj in enumerate(doc["injections"])]
+        if isinstance(doc.get("billed"), list):
+            jsonld["billed"] = [dict(line, position=n) for n, line in enumerate(doc["billed"])]
+        processed = Graph().parse(data=json.dumps(dict(jsonld, **{"@context": ontology.context})),
+                                  format="json-ld", base="https://w3id.org/chemoden/session/")
+        assert isomorphic(plain_graph(jsonld, ontology.context), processed), name
