@@ -8,13 +8,23 @@ against that closure and queried together, and Oxigraph runs the very same .rq f
 
 from __future__ import annotations
 
-from rdflib import Graph
+from collections import defaultdict
+
+from rdflib import BNode, Graph, URIRef
+from rdflib.namespace import DCTERMS, OWL, RDF, RDFS, SKOS
 
 from . import cache, inference
 from .backend import OxigraphBackend, to_oxigraph
 from .derive import derive
 from .result import Result
 from .session import Session
+
+
+_SCHEMA_TYPES = {OWL.Class, RDFS.Class, OWL.Restriction, RDF.Property, OWL.ObjectProperty, OWL.DatatypeProperty,
+                 OWL.SymmetricProperty, OWL.TransitiveProperty, OWL.FunctionalProperty,
+                 OWL.InverseFunctionalProperty, OWL.AnnotationProperty, RDFS.Datatype, RDF.List, OWL.Ontology}
+_ANNOTATIONS = {RDFS.label, RDFS.comment, SKOS.altLabel, SKOS.hiddenLabel, SKOS.exactMatch, SKOS.notation,
+                DCTERMS.source, DCTERMS.description, DCTERMS.title, DCTERMS.license, DCTERMS.modified}
 
 
 def available() -> bool:
@@ -37,13 +47,25 @@ class FastCoder:
         self.closure = cache.closure(ontology, self.engine)
         self._closure_triples = list(self.closure)
         self._closure_set = set(self._closure_triples)
+        # What the reasoner needs besides a chunk's facts: the schema (classes, properties,
+        # restrictions, lists; annotations left out) and the facts about each individual a
+        # session names (its muscle, side, approach...), all already closed.
+        schema_subjects = {s for s, p, o in self._closure_triples if p == RDF.type and o in _SCHEMA_TYPES}
+        self._schema = [t for t in self._closure_triples
+                        if (t[0] in schema_subjects or isinstance(t[0], BNode)) and t[1] not in _ANNOTATIONS]
+        self._facts: dict = defaultdict(list)
+        for t in self._closure_triples:
+            if t[0] not in schema_subjects and not isinstance(t[0], BNode) and t[1] not in _ANNOTATIONS:
+                self._facts[t[0]].append(t)
         self._closure_quads = [ox.Quad(to_oxigraph(s), to_oxigraph(p), to_oxigraph(o)) for s, p, o in self._closure_triples]
         ontology.names  # noqa: B018 - build the name index now, not inside the first chunk
 
     def _reason(self, facts: list[tuple]) -> list[tuple]:
         """What OWL-RL adds to the cached closure plus these session facts (closure triples left out)."""
         if self.engine == "reasonable":
-            new = inference.reasonable_closure([self._closure_triples, facts])
+            named = {o for _, _, o in facts if isinstance(o, URIRef)}
+            known = [t for iri in named for t in self._facts.get(iri, ())]
+            new = inference.reasonable_closure([self._schema, known, facts])
         else:
             graph = Graph()
             graph += self.closure

@@ -197,11 +197,7 @@ def _check_plain(doc: dict, source: str) -> None:
         raise InputError("empty: a session needs at least one injection", source=source, field="injections")
     for n, inj in enumerate(injections):
         where = f"injections[{n}]"
-        if not isinstance(inj, dict):
-            raise InputError(f"must be an object with muscle and side, found {inj!r}", source=source, field=where)
-        for key in inj:
-            if key not in INJECTION_FIELDS:
-                raise InputError(f"unknown field {key!r} (known: {', '.join(INJECTION_FIELDS)})", source=source, field=f"{where}.{key}")
+        _check_object(inj, INJECTION_FIELDS, "an object with muscle and side", source, where)
         if "muscle" not in inj:
             raise InputError("missing: name the muscle or gland injected", source=source, field=f"{where}.muscle")
         if not isinstance(inj["muscle"], str) or not inj["muscle"].strip():
@@ -255,12 +251,17 @@ def _is_number(value) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
+def _check_object(value, known: tuple, what: str, source: str, where: str) -> None:
+    """A JSON object whose keys are all known fields."""
+    if not isinstance(value, dict):
+        raise InputError(f"must be {what}, found {_show(value)}", source=source, field=where)
+    for key in value:
+        if key not in known:
+            raise InputError(f"unknown field {key!r} (known: {', '.join(known)})", source=source, field=f"{where}.{key}")
+
+
 def _check_agent(agent, source: str) -> None:
-    if not isinstance(agent, dict):
-        raise InputError(f"must be an object with product and units_administered, found {_show(agent)}", source=source, field="agent")
-    for key in agent:
-        if key not in AGENT_FIELDS:
-            raise InputError(f"unknown field {key!r} (known: {', '.join(AGENT_FIELDS)})", source=source, field=f"agent.{key}")
+    _check_object(agent, AGENT_FIELDS, "an object with product and units_administered", source, "agent")
     if not isinstance(agent.get("product"), str) or not agent["product"].strip():
         raise InputError(f"must name the product, found {_show(agent.get('product'))}", source=source, field="agent.product")
     if "ndc" in agent and not isinstance(agent["ndc"], str):
@@ -277,11 +278,7 @@ def _check_billed(billed, source: str) -> None:
         raise InputError(f"must be a list of claim lines, found {_show(billed)}", source=source, field="billed")
     for n, line in enumerate(billed):
         where = f"billed[{n}]"
-        if not isinstance(line, dict):
-            raise InputError(f"must be an object with code, units and modifiers, found {_show(line)}", source=source, field=where)
-        for key in line:
-            if key not in BILLED_FIELDS:
-                raise InputError(f"unknown field {key!r} (known: {', '.join(BILLED_FIELDS)})", source=source, field=f"{where}.{key}")
+        _check_object(line, BILLED_FIELDS, "an object with code, units and modifiers", source, where)
         if not isinstance(line.get("code"), (str, int)) or isinstance(line.get("code"), bool) or str(line.get("code")).strip() == "":
             raise InputError(f"must be a code such as 64616, found {_show(line.get('code'))}", source=source, field=f"{where}.code")
         if "units" in line and not _is_number(line["units"]):
