@@ -151,6 +151,14 @@ def _code_one(record: Record, session) -> str:
         return _error_line(record, None, f"internal error: {type(exc).__name__}: {exc}")
 
 
+def _dask_chunk(records: list[Record], ontology_dir: str | None, profile: str | None, engine: str) -> list[str]:
+    """A chunk on a Dask worker: the worker loads the ontology (and its cached closure) once."""
+    if not _STATE or _STATE.get("key") != (ontology_dir, profile, engine):
+        _init_worker(ontology_dir, profile, engine)
+        _STATE["key"] = (ontology_dir, profile, engine)
+    return _code_chunk(records)
+
+
 def _code_chunk(records: list[Record]) -> list[str]:
     """Output lines for a chunk, in order. On the fast path the chunk's sessions are reasoned
     and queried together; should that fail, each is coded alone so one record cannot sink
@@ -254,7 +262,7 @@ def _tally(summary: Summary, line: str) -> None:
 
 def run(input_path: str | Path, output_path: str | Path, *, jobs: int | None = None, resume: bool = False,
         quiet: bool = False, profile: str | None = None, engine: str = "auto", ontology_dir: str | None = None,
-        chunk_size: int = 64, progress_stream: TextIO | None = None) -> Summary:
+        chunk_size: int = 64, progress_stream: TextIO | None = None, dask: str | None = None) -> Summary:
     input_path, output_path = Path(input_path), Path(output_path)
     if not input_path.exists():
         raise InputError("not found", source=str(input_path))
@@ -274,7 +282,10 @@ def run(input_path: str | Path, output_path: str | Path, *, jobs: int | None = N
     progress.update(done)
     start = time.monotonic()
     with output_path.open("a" if resume else "w", encoding="utf-8") as out:
-        if jobs == 1:
+        if dask:
+            _drain(_dask_results(dask, _chunks(records, chunk_size), jobs, ontology_dir, profile, engine),
+                   out, summary, progress)
+        elif jobs == 1:
             _init_worker(ontology_dir, profile, engine)
             results = map(_code_chunk, _chunks(records, chunk_size))
             _drain(results, out, summary, progress)
@@ -292,6 +303,38 @@ def run(input_path: str | Path, output_path: str | Path, *, jobs: int | None = N
                     break
                 _tally(summary, line)
     return summary
+
+
+def _dask_results(address: str, chunks: Iterator[list[Record]], jobs: int, ontology_dir, profile, engine):
+    """Chunks coded on a Dask cluster, yielded in input order, with a bounded number in flight.
+
+    address "local" starts a local cluster of `jobs` worker processes; anything else is a
+    scheduler address (tcp://host:8786) whose workers have chemoden installed."""
+    from collections import deque
+
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError:
+        raise InputError("Dask is not installed: pip install 'chemoden[dask]'", field="--dask") from None
+    cluster = LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True, dashboard_address=None) \
+        if address == "local" else None
+    try:
+        client = Client(cluster if cluster is not None else address, timeout="30s")
+    except OSError as exc:
+        raise InputError(f"cannot reach the Dask scheduler {address!r}: {exc}", field="--dask") from None
+    try:
+        limit = max(2, 4 * len(client.scheduler_info().get("workers", {})) or 2)
+        pending: deque = deque()
+        for chunk in chunks:
+            pending.append(client.submit(_dask_chunk, chunk, ontology_dir, profile, engine, pure=False))
+            if len(pending) >= limit:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
 
 
 def _drain(results, out: TextIO, summary: Summary, progress: Progress) -> None:

@@ -51,6 +51,9 @@ def _parser() -> argparse.ArgumentParser:
     batch_p.add_argument("--jobs", type=int, default=0, help="worker processes (default: the cores available)")
     batch_p.add_argument("--resume", action="store_true", help="skip the records OUTPUT already holds")
     batch_p.add_argument("--quiet", action="store_true", help="no progress bar")
+    batch_p.add_argument("--chunk-size", type=int, default=64, help="sessions reasoned and queried together (default 64)")
+    batch_p.add_argument("--dask", metavar="SCHEDULER", help="run on a Dask cluster: 'local' (a local cluster of --jobs "
+                         "worker processes) or a scheduler address such as tcp://10.0.0.5:8786")
     batch_p.add_argument("--profile")
     batch_p.add_argument("--engine", choices=PATHS, default="auto")
     batch_p.add_argument("--ontology")
@@ -107,7 +110,8 @@ def _batch(args) -> int:
         raise InputError(f"unknown profile {args.profile!r} (known: {', '.join(ontology.names.enum_choices('profile'))})",
                          field="--profile")
     summary = run(args.input, args.output, jobs=args.jobs, resume=args.resume, quiet=args.quiet,
-                  profile=args.profile, engine=args.engine, ontology_dir=args.ontology)
+                  profile=args.profile, engine=args.engine, ontology_dir=args.ontology, dask=args.dask,
+                  chunk_size=max(1, args.chunk_size))
     print(summary.text(), file=sys.stderr)
     for failure in summary.first_failures:
         print(f"  {failure}", file=sys.stderr)

@@ -78,3 +78,20 @@ def test_folder_input_and_exit_1_on_error_findings(tmp_path):
     assert proc.returncode == 1, proc.stderr
     got = records(out)
     assert [r["session"] for r in got] == ["audit-53m-claim-as-printed", "larynx-spasmodic-dysphonia"]
+
+
+def test_dask_local_cluster_equals_the_local_run(tmp_path):
+    pytest.importorskip("distributed")
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from generate import generate
+
+    path = tmp_path / "gen.jsonl"
+    docs = [json.dumps(d) for d in generate(40, seed=11)]
+    docs.insert(7, '{"id": "broken", "injections": []}')
+    path.write_text("\n".join(docs) + "\n")
+    local, dask = tmp_path / "local.jsonl", tmp_path / "dask.jsonl"
+    run(str(path), "-o", str(local), "--jobs", "1", "--chunk-size", "6", "--quiet")
+    proc = run(str(path), "-o", str(dask), "--jobs", "2", "--chunk-size", "6", "--dask", "local", "--quiet")
+    assert proc.returncode == 2, proc.stderr  # the broken record
+    assert local.read_text().splitlines() == dask.read_text().splitlines()
+    assert json.loads(dask.read_text().splitlines()[7])["error"]["field"] == "injections"
