@@ -105,25 +105,18 @@ def read_document(doc, ontology, *, source: str = "<input>", profile: str | None
     """One session from a parsed JSON value (plain JSON or JSON-LD)."""
     if not isinstance(doc, dict):
         raise InputError(f"expected a JSON object for a session, found {_show(doc)}", source=source)
-    if "@context" in doc:
-        _refuse_remote_contexts(doc, source)
-        jsonld = doc
-    else:
+    plain = "@context" not in doc
+    if plain:
         _check_plain(doc, source)
-        jsonld = dict(doc)
-        jsonld["injections"] = [dict(inj, position=n) for n, inj in enumerate(doc["injections"])]
-        if isinstance(doc.get("billed"), list):
-            jsonld["billed"] = [dict(line, position=n) for n, line in enumerate(doc["billed"])]
-        jsonld["@context"] = ontology.context
-    if "@context" in doc:
+        graph = plain_graph(with_positions(doc), ontology.context)
+    else:
+        _refuse_remote_contexts(doc, source)
         graph = Graph()
         try:
-            graph.parse(data=json.dumps(jsonld), format="json-ld", base=SESSION_BASE)
+            graph.parse(data=json.dumps(doc), format="json-ld", base=SESSION_BASE)
         except Exception as exc:  # the JSON-LD processor raises many kinds
             raise InputError(f"invalid JSON-LD: {exc}", source=source) from None
-    else:
-        graph = plain_graph(jsonld, ontology.context)
-    sessions = _split(graph, ontology, source, profile, plain="@context" not in doc)
+    sessions = _split(graph, ontology, source, profile, plain=plain)
     if len(sessions) != 1:
         raise InputError(f"expected one session in the document, found {len(sessions)}", source=source)
     return sessions[0]
@@ -206,6 +199,15 @@ def _check_plain(doc: dict, source: str) -> None:
             raise InputError(f"must be left, right or bilateral, found {inj['side']!r}", source=source, field=f"{where}.side")
         if "id" in inj and (not isinstance(inj["id"], (str, int)) or inj["id"] == ""):
             raise InputError(f"must be a non-empty text, found {inj['id']!r}", source=source, field=f"{where}.id")
+
+
+def with_positions(doc: dict) -> dict:
+    """The plain session with each injection's and claim line's input position recorded."""
+    out = dict(doc)
+    out["injections"] = [dict(inj, position=n) for n, inj in enumerate(doc["injections"])]
+    if isinstance(doc.get("billed"), list):
+        out["billed"] = [dict(line, position=n) for n, line in enumerate(doc["billed"])]
+    return out
 
 
 def plain_graph(doc: dict, context: dict) -> Graph:

@@ -81,13 +81,10 @@ def test_plain_json_builder_equals_the_jsonld_processor(ontology):
     from rdflib import Graph
     from rdflib.compare import isomorphic
 
-    from reasoner.session import plain_graph
+    from reasoner.session import plain_graph, with_positions
 
     for name, doc in _fixture_sessions():
-        jsonld = dict(doc)
-        jsonld["injections"] = [dict(inj, position=n) for n, inj in enumerate(doc["injections"])]
-        if isinstance(doc.get("billed"), list):
-            jsonld["billed"] = [dict(line, position=n) for n, line in enumerate(doc["billed"])]
+        jsonld = with_positions(doc)
         processed = Graph().parse(data=json.dumps(dict(jsonld, **{"@context": ontology.context})),
                                   format="json-ld", base="https://w3id.org/chemoden/session/")
         assert isomorphic(plain_graph(jsonld, ontology.context), processed), name
