@@ -301,8 +301,11 @@ def _split(graph: Graph, ontology, source: str, profile: str | None, plain: bool
     roots = set(graph.subjects(CD.hasInjection, None)) | set(graph.subjects(RDF.type, CD.Session))
     sessions = []
     for root in sorted(roots, key=str):
-        sub = Graph()
         injections = list(graph.objects(root, CD.hasInjection))
+        if len(roots) == 1:  # the usual case: the whole input is this session's description
+            sessions.append(_resolve(graph, root, injections, ontology, source, profile, plain))
+            continue
+        sub = Graph()
         # the session's own description: what it reaches (injections, agent, claim lines)
         todo, seen = [root], set()
         while todo:
