@@ -168,10 +168,7 @@ def _code_chunk(records: list[Record]) -> list[str]:
     read = [(r, _read(r)) for r in records]
     sessions = [s for _, s in read if not isinstance(s, str)]
     coded: dict[int, str] = {}
-    engine = _STATE["engine"]
-    if engine == "auto":
-        engine = "fast" if pipeline.fastpath.available() else "owlrl"
-    if engine == "fast" and sessions:
+    if pipeline.resolve_engine(_STATE["engine"]) == "fast" and sessions:
         try:
             results = pipeline.fast_coder(_STATE["ontology"]).code(sessions)
             coded = {id(s): r.to_json() for s, r in zip(sessions, results)}
@@ -235,15 +232,22 @@ class Progress:
 # ---------------------------------------------------------------------------
 
 def _resume_point(output: Path) -> int:
-    """How many complete records OUTPUT holds; a torn last line (an interrupted write) is cut off."""
+    """How many complete records OUTPUT holds; a torn last line (an interrupted write) is cut off.
+    Read in blocks, so resuming a large batch does not hold its output in memory."""
     if not output.exists():
         return 0
-    data = output.read_bytes()
-    keep = data.rfind(b"\n") + 1
-    if keep != len(data):
+    lines, keep, offset = 0, 0, 0
+    with output.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            lines += block.count(b"\n")
+            last = block.rfind(b"\n")
+            if last >= 0:
+                keep = offset + last + 1
+            offset += len(block)
+    if keep != offset:
         with output.open("r+b") as fh:
             fh.truncate(keep)
-    return data[:keep].count(b"\n")
+    return lines
 
 
 def _tally(summary: Summary, line: str) -> None:

@@ -11,7 +11,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from .errors import EXIT_CONFLICTS, EXIT_INPUT, EXIT_OK, ChemodenError, InputError
+from .errors import EXIT_CONFLICTS, EXIT_OK, ChemodenError, InputError
 from .ontology import load
 from .pipeline import PATHS, code
 from .session import read_bytes, read_path
@@ -62,12 +62,16 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _require_profile(ontology, profile: str | None) -> None:
+    """Refuse an unknown --profile before anything is read or coded."""
+    if profile is not None and ontology.names.enum("profile", profile) is None:
+        raise InputError(f"unknown profile {profile!r} (known: {', '.join(ontology.names.enum_choices('profile'))})",
+                         field="--profile")
+
+
 def _code(args) -> int:
     ontology = load(args.ontology)
-    if args.profile is not None and ontology.names.enum("profile", args.profile) is None:
-        print(f"chemoden: --profile: unknown profile {args.profile!r} "
-              f"(known: {', '.join(ontology.names.enum_choices('profile'))})", file=sys.stderr)
-        return EXIT_INPUT
+    _require_profile(ontology, args.profile)
     status = EXIT_OK
     first = True
     for name in _expand(args.files):
@@ -106,9 +110,7 @@ def _batch(args) -> int:
     from .batch import run
 
     ontology = load(args.ontology)  # a broken ontology stops here, before any worker starts
-    if args.profile is not None and ontology.names.enum("profile", args.profile) is None:
-        raise InputError(f"unknown profile {args.profile!r} (known: {', '.join(ontology.names.enum_choices('profile'))})",
-                         field="--profile")
+    _require_profile(ontology, args.profile)
     summary = run(args.input, args.output, jobs=args.jobs, resume=args.resume, quiet=args.quiet,
                   profile=args.profile, engine=args.engine, ontology_dir=args.ontology, dask=args.dask,
                   chunk_size=max(1, args.chunk_size))

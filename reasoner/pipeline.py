@@ -24,6 +24,13 @@ PATHS = ("auto", "fast", "owlrl", "reasonable")
 _FAST: dict = {}
 
 
+def resolve_engine(engine: str) -> str:
+    """What "auto" means here: the fast path when Oxigraph is installed, else the reference."""
+    if engine == "auto":
+        return "fast" if fastpath.available() else "owlrl"
+    return engine
+
+
 def code(session: Session, ontology: Ontology | None = None, engine: str = "auto") -> Result:
     """Code one validated session.
 
@@ -32,8 +39,7 @@ def code(session: Session, ontology: Ontology | None = None, engine: str = "auto
     Oxigraph; "auto" is "fast" when Oxigraph is installed, else "owlrl".
     """
     ontology = ontology or load()
-    if engine == "auto":
-        engine = "fast" if fastpath.available() else "owlrl"
+    engine = resolve_engine(engine)
     if engine == "fast":
         return fast_coder(ontology).code([session])[0]
     return derive(RdflibBackend(classify(session, ontology, engine)), [session], ontology)[0]
