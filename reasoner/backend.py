@@ -9,6 +9,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 from rdflib import BNode, Graph, Literal, URIRef
+from rdflib.term import Node
 from rdflib.namespace import XSD
 from rdflib.plugins.sparql import prepareQuery
 
@@ -54,6 +55,13 @@ def to_oxigraph(term):
     return ox.Literal(str(term))
 
 
+def to_quads(triples) -> list:
+    """Oxigraph quads (default graph) from triples of rdflib terms, Oxigraph terms or both."""
+    import pyoxigraph as ox
+
+    return [ox.Quad(*(to_oxigraph(t) if isinstance(t, Node) else t for t in triple)) for triple in triples]
+
+
 def from_oxigraph(term):
     import pyoxigraph as ox
 
@@ -85,14 +93,7 @@ class OxigraphBackend:
         return [(t.subject, t.predicate, t.object) for t in self.store.query(query.text)]
 
     def add(self, triples) -> None:
-        import pyoxigraph as ox
-
-        quads = []
-        for s, p, o in triples:
-            if not hasattr(s, "value") or isinstance(s, (URIRef, BNode)):  # rdflib terms
-                s, p, o = to_oxigraph(s), to_oxigraph(p), to_oxigraph(o)
-            quads.append(ox.Quad(s, p, o))
-        self.store.extend(quads)
+        self.store.extend(to_quads(triples))
 
     def update(self, query) -> None:
         self.store.update(query.text)

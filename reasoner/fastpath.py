@@ -14,7 +14,7 @@ from rdflib import BNode, Graph, URIRef
 from rdflib.namespace import DCTERMS, OWL, RDF, RDFS, SKOS
 
 from . import cache, inference
-from .backend import OxigraphBackend, to_oxigraph
+from .backend import OxigraphBackend, to_quads
 from .derive import derive
 from .result import Result
 from .session import Session
@@ -39,8 +39,6 @@ class FastCoder:
     """Codes sessions in chunks; build one per process and reuse it."""
 
     def __init__(self, ontology, engine: str = "auto"):
-        import pyoxigraph as ox
-
         self.ontology = ontology
         # OWL-RL engine for the chunk step: reasonable when installed (parity-tested), else owlrl
         self.engine = inference.pick("auto" if engine in ("auto", "fast") else engine)
@@ -57,7 +55,7 @@ class FastCoder:
         for t in self._closure_triples:
             if t[0] not in schema_subjects and not isinstance(t[0], BNode) and t[1] not in _ANNOTATIONS:
                 self._facts[t[0]].append(t)
-        self._closure_quads = [ox.Quad(to_oxigraph(s), to_oxigraph(p), to_oxigraph(o)) for s, p, o in self._closure_triples]
+        self._closure_quads = to_quads(self._closure_triples)
         ontology.names  # noqa: B018 - build the name index now, not inside the first chunk
 
     def _reason(self, facts: list[tuple]) -> list[tuple]:
@@ -82,5 +80,5 @@ class FastCoder:
         facts = [t for session in sessions for t in session.graph]
         store = ox.Store()
         store.extend(self._closure_quads)
-        store.extend([ox.Quad(to_oxigraph(s), to_oxigraph(p), to_oxigraph(o)) for s, p, o in self._reason(facts)])
+        store.extend(to_quads(self._reason(facts)))
         return derive(OxigraphBackend(store), sessions, self.ontology)
