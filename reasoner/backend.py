@@ -34,7 +34,7 @@ class RdflibBackend:
     def update(self, query) -> None:
         self.graph.update(query.prepared)
 
-    def select(self, query) -> list[dict]:
+    def select(self, query, terms: bool = False) -> list[dict]:
         prepared = query.prepared if hasattr(query, "prepared") else _prepared(query)
         return [{k: v for k, v in row.asdict().items() if v is not None} for row in self.graph.query(prepared)]
 
@@ -77,6 +77,10 @@ def from_oxigraph(term):
     return Literal(term.value, datatype=URIRef(datatype))
 
 
+def _lexical(term) -> str:
+    return term.value
+
+
 class OxigraphBackend:
     def __init__(self, store):
         self.store = store
@@ -98,16 +102,19 @@ class OxigraphBackend:
     def update(self, query) -> None:
         self.store.update(query.text)
 
-    def select(self, query) -> list[dict]:
+    def select(self, query, terms: bool = False) -> list[dict]:
+        """Rows of rdflib terms when `terms`, else of their lexical forms (all derive.py reads:
+        making rdflib terms of every value was a good part of a chunk's time)."""
         text = query.text if hasattr(query, "text") else query
         solutions = self.store.query(text)
         names = [v.value for v in solutions.variables]
+        convert = from_oxigraph if terms else _lexical
         rows = []
         for solution in solutions:
             row = {}
             for name in names:
                 value = solution[name]
                 if value is not None:
-                    row[name] = from_oxigraph(value)
+                    row[name] = convert(value)
             rows.append(row)
         return rows

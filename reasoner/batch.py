@@ -170,7 +170,7 @@ def _code_chunk(records: list[Record]) -> list[str]:
     coded: dict[int, str] = {}
     if pipeline.resolve_engine(_STATE["engine"]) == "fast" and sessions:
         try:
-            results = pipeline.fast_coder(_STATE["ontology"]).code(sessions)
+            results = pipeline.fast_coder(_STATE["ontology"]).code(sessions, classification=False)
             coded = {id(s): r.to_json() for s, r in zip(sessions, results)}
         except Exception:
             coded = {}

@@ -52,7 +52,7 @@ SELECT ?x ?p ?o WHERE {
 }"""
 
 # Claim order: procedures, then add-ons, then drugs and supplies.
-_ORDER = {CD.PrimaryCode: 0, CD.AddOnCode: 1, CD.SupplyCode: 2}
+_ORDER = {str(CD.PrimaryCode): 0, str(CD.AddOnCode): 1, str(CD.SupplyCode): 2}
 
 
 def run_rules(backend, ontology) -> None:
@@ -103,7 +103,7 @@ def _lines(backend, ontology, sessions: dict[str, Session]) -> dict[str, list[Li
             code=str(row["n"]),
             code_iri=URIRef(row["code"]),
             label=str(row.get("label", "")),
-            order=_ORDER.get(row.get("kind"), 0),
+            order=_ORDER.get(str(row.get("kind")), 0),
             units=int(float(str(row["units"]))),
             modifiers=tuple(n for n, _ in modifiers),
             modifier_iris=tuple(m for _, m in modifiers),
@@ -157,21 +157,26 @@ def _drop_superseded(findings: list[Finding], supersedes: dict[str, frozenset]) 
     return keep
 
 
-def derive(backend, sessions: list[Session], ontology) -> list[Result]:
-    """Billing lines, conflicts and notes for classified sessions (the backend is changed in place)."""
+def derive(backend, sessions: list[Session], ontology, classification: bool = True) -> list[Result]:
+    """Billing lines, conflicts and notes for classified sessions (the backend is changed in place).
+    Without `classification` the results leave out what OWL-RL said about each injection,
+    which only the RDF rendering shows (the batch writes JSON)."""
     run_rules(backend, ontology)
     by_key = {str(s.iri): s for s in sessions}
     lines = _lines(backend, ontology, by_key)
     conflicts = _findings(backend, ontology.queries["conflict"], lines, ontology)
-    audits = _findings(backend, ontology.queries["audit"], lines, ontology)
+    # Audit rules compare a claim with the documentation: without a claim they have nothing to read.
+    claims = any(s.claim for s in sessions)
+    audits = _findings(backend, ontology.queries["audit"] if claims else [], lines, ontology)
     notes = _findings(backend, ontology.queries["note"], lines, ontology)
-    classification: dict[str, list[tuple]] = {key: [] for key in by_key}
-    owner = {str(i.iri): str(s.iri) for s in sessions for i in s.injections}
-    owner.update({key: key for key in by_key})
-    for row in backend.select(CLASSIFICATION):
-        key = owner.get(str(row["x"]))
-        if key is not None:
-            classification[key].append((row["x"], row["p"], row["o"]))
+    classified: dict[str, list[tuple]] = {key: [] for key in by_key}
+    if classification:
+        owner = {str(i.iri): str(s.iri) for s in sessions for i in s.injections}
+        owner.update({key: key for key in by_key})
+        for row in backend.select(CLASSIFICATION, terms=True):
+            key = owner.get(str(row["x"]))
+            if key is not None:
+                classified[key].append((row["x"], row["p"], row["o"]))
     return [Result(session=s, lines=lines[str(s.iri)], conflicts=conflicts[str(s.iri)] + audits[str(s.iri)],
-                   notes=notes[str(s.iri)], classification=classification[str(s.iri)], audited=bool(s.claim))
+                   notes=notes[str(s.iri)], classification=classified[str(s.iri)], audited=bool(s.claim))
             for s in sessions]

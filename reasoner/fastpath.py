@@ -13,7 +13,7 @@ from collections import defaultdict
 from rdflib import BNode, Graph, URIRef
 from rdflib.namespace import DCTERMS, OWL, RDF, RDFS, SKOS
 
-from . import cache, inference
+from . import cache, inference, rl
 from .backend import OxigraphBackend, to_quads
 from .derive import derive
 from .result import Result
@@ -40,9 +40,14 @@ class FastCoder:
 
     def __init__(self, ontology, engine: str = "auto"):
         self.ontology = ontology
-        # OWL-RL engine for the chunk step: reasonable when installed (parity-tested), else owlrl
-        self.engine = inference.pick("auto" if engine in ("auto", "fast") else engine)
-        self.closure = cache.closure(ontology, self.engine)
+        # The ontology's closure: reasonable when installed (parity-tested), else owlrl.
+        closure_engine = inference.pick("auto" if engine in ("auto", "fast", "rl") else engine)
+        self.closure = cache.closure(ontology, closure_engine)
+        # The chunk step: OWL 2 RL rules inside Oxigraph when they cover every construct the
+        # ontology uses (rl.py), else the closure's engine.
+        self.engine = closure_engine
+        if engine in ("auto", "fast", "rl") and not rl.unsupported(self.closure):
+            self.engine = "rl"
         self._closure_triples = list(self.closure)
         self._closure_set = set(self._closure_triples)
         # What the reasoner needs besides a chunk's facts: the schema (classes, properties,
@@ -56,6 +61,13 @@ class FastCoder:
             if t[0] not in schema_subjects and not isinstance(t[0], BNode) and t[1] not in _ANNOTATIONS:
                 self._facts[t[0]].append(t)
         self._closure_quads = to_quads(self._closure_triples)
+        if self.engine == "rl":
+            import pyoxigraph as ox
+
+            helper = ox.NamedNode(rl.HELPER)
+            self._closure_quads += [ox.Quad(q.subject, q.predicate, q.object, helper)
+                                    for q in to_quads(rl.helper_triples(self.closure))]
+            self._rl_updates = rl.updates(self.closure)
         ontology.names  # noqa: B018 - build the name index now, not inside the first chunk
 
     def _reason(self, facts: list[tuple]) -> list[tuple]:
@@ -72,13 +84,18 @@ class FastCoder:
             new = inference.closure(graph, self.engine)
         return [t for t in new if t not in self._closure_set]
 
-    def code(self, sessions: list[Session]) -> list[Result]:
+    def code(self, sessions: list[Session], classification: bool = True) -> list[Result]:
         import pyoxigraph as ox
 
         if not sessions:
             return []
-        facts = [t for session in sessions for t in session.graph]
+        facts = [t for session in sessions for t in session.triples]
         store = ox.Store()
         store.extend(self._closure_quads)
-        store.extend(to_quads(self._reason(facts)))
-        return derive(OxigraphBackend(store), sessions, self.ontology)
+        if self.engine == "rl":
+            quads = to_quads(facts)
+            store.extend(quads)
+            rl.reason(store, quads, self._rl_updates)
+        else:
+            store.extend(to_quads(self._reason(facts)))
+        return derive(OxigraphBackend(store), sessions, self.ontology, classification)

@@ -43,14 +43,75 @@ class Session:
     iri: URIRef
     identifier: str
     source: str
-    graph: Graph
+    triples: list  # the session as resolved, in the cd: vocabulary
     profile: URIRef
     profile_name: str
     injections: list[Injection] = field(default_factory=list)
     claim: list[dict] | None = None  # billed lines as given, when the session carries a claim
+    _graph: Graph | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def graph(self) -> Graph:
+        """The resolved session as an rdflib graph, made when first asked for (the fast path
+        reads `triples` and never needs it)."""
+        if self._graph is None:
+            self._graph = Graph()
+            for triple in self.triples:
+                self._graph.add(triple)
+        return self._graph
 
     def injection(self, iri) -> Injection | None:
         return next((i for i in self.injections if i.iri == iri), None)
+
+
+class Facts:
+    """A small set of triples with the lookups name resolution makes (objects, value,
+    subjects, triples by subject): building and reading an rdflib Graph cost more than the
+    rest of reading a session."""
+
+    def __init__(self, triples=()):
+        self._spo: dict = {}
+        self._list: list = []
+        for triple in triples:
+            self.add(triple)
+
+    def add(self, triple) -> None:
+        s, p, o = triple
+        objects = self._spo.setdefault(s, {}).setdefault(p, [])
+        if o not in objects:
+            objects.append(o)
+            self._list.append(triple)
+
+    def __iter__(self):
+        return iter(self._list)
+
+    def __len__(self) -> int:
+        return len(self._list)
+
+    def __contains__(self, triple) -> bool:
+        s, p, o = triple
+        if p is None and o is None:
+            return s in self._spo
+        return o in self._spo.get(s, {}).get(p, ())
+
+    def objects(self, s, p):
+        return iter(self._spo.get(s, {}).get(p, ()))
+
+    def value(self, s, p):
+        return next(self.objects(s, p), None)
+
+    def subjects(self, p, o):
+        seen = []
+        for s, props in self._spo.items():
+            if p in props and (o is None or o in props[p]):
+                seen.append(s)
+        return iter(seen)
+
+    def triples(self, pattern):
+        s, p, o = pattern
+        if s is None or p is not None or o is not None:
+            raise NotImplementedError("only triples((s, None, None))")
+        return ((s, prop, obj) for prop, objs in self._spo.get(s, {}).items() for obj in objs)
 
 
 # ---------------------------------------------------------------------------
@@ -108,7 +169,7 @@ def read_document(doc, ontology, *, source: str = "<input>", profile: str | None
     plain = "@context" not in doc
     if plain:
         _check_plain(doc, source)
-        graph = plain_graph(with_positions(doc), ontology.context)
+        graph = Facts(plain_triples(with_positions(doc), ontology.context))
     else:
         _refuse_remote_contexts(doc, source)
         graph = Graph()
@@ -215,6 +276,14 @@ def plain_graph(doc: dict, context: dict) -> Graph:
     built directly: the same triples, a fraction of the time. tests/test_session_formats.py
     checks the two agree on every fixture."""
     graph = Graph()
+    for triple in plain_triples(doc, context):
+        graph.add(triple)
+    return graph
+
+
+def plain_triples(doc: dict, context: dict) -> list[tuple]:
+    """The triples of plain_graph, as a list."""
+    graph: list[tuple] = []
     terms = {k: (v["@id"] if isinstance(v, dict) else v) for k, v in context.items() if not k.startswith("@")}
     typed = {k: v.get("@type") for k, v in context.items() if isinstance(v, dict) and "@type" in v}
 
@@ -242,7 +311,7 @@ def plain_graph(doc: dict, context: dict) -> Graph:
                 if item is None:
                     continue
                 obj_term = node(item) if isinstance(item, dict) else literal(key, item)
-                graph.add((subject, iri(key), obj_term))
+                graph.append((subject, iri(key), obj_term))
         return subject
 
     node(doc)
@@ -305,7 +374,7 @@ def _split(graph: Graph, ontology, source: str, profile: str | None, plain: bool
         if len(roots) == 1:  # the usual case: the whole input is this session's description
             sessions.append(_resolve(graph, root, injections, ontology, source, profile, plain))
             continue
-        sub = Graph()
+        sub = Facts()
         # the session's own description: what it reaches (injections, agent, claim lines)
         todo, seen = [root], set()
         while todo:
@@ -356,7 +425,7 @@ def _resolve(graph: Graph, root, injections, ontology, source, profile, plain) -
     if ident is None:
         ident = str(root).rsplit("/", 1)[-1] if isinstance(root, URIRef) else Path(source).stem
     iri = root if isinstance(root, URIRef) and not plain else URIRef(SESSION_BASE + quote(str(ident), safe=""))
-    out = Graph()
+    out = Facts()
     out.add((iri, RDF.type, CD.Session))
     out.add((iri, CD.identifier, Literal(ident)))
     if not injections:
@@ -424,7 +493,7 @@ def _resolve(graph: Graph, root, injections, ontology, source, profile, plain) -
     claim = [_resolve_claim_line(graph, node, URIRef(f"{iri}/claim/{n + 1}"), n, iri, out, ontology, source, plain)
              for n, node in enumerate(billed)]
 
-    return Session(iri=iri, identifier=str(ident), source=source, graph=out, profile=chosen,
+    return Session(iri=iri, identifier=str(ident), source=source, triples=list(out), profile=chosen,
                    profile_name=names.name_of(chosen), injections=result, claim=claim or None)
 
 

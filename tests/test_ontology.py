@@ -144,3 +144,10 @@ def test_ontology_header_is_versioned(ontology):
     assert (onto, RDF.type, OWL.Ontology) in g
     assert str(g.value(onto, OWL.versionIRI)).startswith("https://w3id.org/chemoden/20")
     assert g.value(onto, OWL.versionInfo)
+
+
+def test_every_audit_rule_reads_the_claim(ontology):
+    """derive.py skips the audit rules for sessions without a claim; that is only sound while
+    each of them reads the billed lines."""
+    for q in ontology.queries["audit"]:
+        assert "cd:billed" in q.text or "cd:ClaimLine" in q.text, q.id
