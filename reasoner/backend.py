@@ -45,7 +45,7 @@ def to_oxigraph(term):
     import pyoxigraph as ox
 
     if isinstance(term, URIRef):
-        return ox.NamedNode(str(term))
+        return _named(term)
     if isinstance(term, BNode):
         return ox.BlankNode(str(term))
     if term.language:
@@ -55,11 +55,22 @@ def to_oxigraph(term):
     return ox.Literal(str(term))
 
 
-def to_quads(triples) -> list:
-    """Oxigraph quads (default graph) from triples of rdflib terms, Oxigraph terms or both."""
+@lru_cache(maxsize=1 << 16)
+def _named(iri: URIRef):
+    """IRIs repeat (vocabulary, muscles, codes): each is converted once."""
     import pyoxigraph as ox
 
-    return [ox.Quad(*(to_oxigraph(t) if isinstance(t, Node) else t for t in triple)) for triple in triples]
+    return ox.NamedNode(str(iri))
+
+
+def to_quads(triples, graph=None) -> list:
+    """Oxigraph quads from triples of rdflib terms, Oxigraph terms or both, in `graph` (an
+    Oxigraph graph name) or the default graph."""
+    import pyoxigraph as ox
+
+    if graph is None:
+        return [ox.Quad(*(to_oxigraph(t) if isinstance(t, Node) else t for t in triple)) for triple in triples]
+    return [ox.Quad(*(to_oxigraph(t) if isinstance(t, Node) else t for t in triple), graph) for triple in triples]
 
 
 def from_oxigraph(term):

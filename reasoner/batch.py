@@ -119,13 +119,24 @@ def _session_id(text: str) -> str | None:
     return str(doc["id"]) if isinstance(doc, dict) and isinstance(doc.get("id"), (str, int)) else None
 
 
-def _error_line(record: Record, field: str | None, message: str) -> str:
-    return json.dumps({"record": record.number, "session": _session_id(record.text), "source": record.source,
+# What a worker returns for each record: its output line and what the summary counts of it,
+# ("failed", what to show) or ("coded", has findings, has error findings), so the parent
+# need not parse the line again.
+Output = tuple[str, tuple]
+
+
+def _error_line(record: Record, field: str | None, message: str) -> Output:
+    line = json.dumps({"record": record.number, "session": _session_id(record.text), "source": record.source,
                        "error": {"field": field, "message": message}}, ensure_ascii=False)
+    return line, ("failed", f"record {record.number}: {field or ''} {message}")
+
+
+def _coded(result) -> Output:
+    return result.to_json(), ("coded", bool(result.conflicts), result.has_errors)
 
 
 def _read(record: Record):
-    """The record's one session, or its error line."""
+    """The record's one session, or its error output."""
     from .session import read_bytes
 
     try:
@@ -142,16 +153,16 @@ def _read(record: Record):
         return _error_line(record, None, f"internal error: {type(exc).__name__}: {exc}")
 
 
-def _code_one(record: Record, session) -> str:
+def _code_one(record: Record, session) -> Output:
     from .pipeline import code
 
     try:
-        return code(session, _STATE["ontology"], _STATE["engine"]).to_json()
+        return _coded(code(session, _STATE["ontology"], _STATE["engine"]))
     except Exception as exc:
         return _error_line(record, None, f"internal error: {type(exc).__name__}: {exc}")
 
 
-def _dask_chunk(records: list[Record], ontology_dir: str | None, profile: str | None, engine: str) -> list[str]:
+def _dask_chunk(records: list[Record], ontology_dir: str | None, profile: str | None, engine: str) -> list[Output]:
     """A chunk on a Dask worker: the worker loads the ontology (and its cached closure) once."""
     if not _STATE or _STATE.get("key") != (ontology_dir, profile, engine):
         _init_worker(ontology_dir, profile, engine)
@@ -159,24 +170,24 @@ def _dask_chunk(records: list[Record], ontology_dir: str | None, profile: str | 
     return _code_chunk(records)
 
 
-def _code_chunk(records: list[Record]) -> list[str]:
-    """Output lines for a chunk, in order. On the fast path the chunk's sessions are reasoned
+def _code_chunk(records: list[Record]) -> list[Output]:
+    """Outputs for a chunk, in order. On the fast path the chunk's sessions are reasoned
     and queried together; should that fail, each is coded alone so one record cannot sink
     the others."""
     from . import pipeline
 
     read = [(r, _read(r)) for r in records]
-    sessions = [s for _, s in read if not isinstance(s, str)]
-    coded: dict[int, str] = {}
+    sessions = [s for _, s in read if not isinstance(s, tuple)]
+    coded: dict[int, Output] = {}
     if pipeline.resolve_engine(_STATE["engine"]) == "fast" and sessions:
         try:
             results = pipeline.fast_coder(_STATE["ontology"]).code(sessions, classification=False)
-            coded = {id(s): r.to_json() for s, r in zip(sessions, results)}
+            coded = {id(s): _coded(r) for s, r in zip(sessions, results)}
         except Exception:
             coded = {}
     out = []
     for record, item in read:
-        if isinstance(item, str):
+        if isinstance(item, tuple):
             out.append(item)
         else:
             out.append(coded.get(id(item)) or _code_one(record, item))
@@ -250,18 +261,23 @@ def _resume_point(output: Path) -> int:
     return lines
 
 
-def _tally(summary: Summary, line: str) -> None:
-    doc = json.loads(line)
-    if "error" in doc and "lines" not in doc:
+def _tally(summary: Summary, status: tuple) -> None:
+    if status[0] == "failed":
         summary.failed += 1
         if len(summary.first_failures) < 5:
-            summary.first_failures.append(f"record {doc['record']}: {doc['error']['field'] or ''} {doc['error']['message']}")
+            summary.first_failures.append(status[1])
         return
     summary.coded += 1
-    if doc["conflicts"]:
-        summary.with_conflicts += 1
-    if any(c["severity"] == "error" for c in doc["conflicts"]):
-        summary.with_errors += 1
+    summary.with_conflicts += status[1]
+    summary.with_errors += status[2]
+
+
+def _status(line: str) -> tuple:
+    """The summary status of a line already in OUTPUT (when resuming)."""
+    doc = json.loads(line)
+    if "error" in doc and "lines" not in doc:
+        return "failed", f"record {doc['record']}: {doc['error']['field'] or ''} {doc['error']['message']}"
+    return "coded", bool(doc["conflicts"]), any(c["severity"] == "error" for c in doc["conflicts"])
 
 
 def run(input_path: str | Path, output_path: str | Path, *, jobs: int | None = None, resume: bool = False,
@@ -305,7 +321,7 @@ def run(input_path: str | Path, output_path: str | Path, *, jobs: int | None = N
             for n, line in enumerate(fh):
                 if n >= done:
                     break
-                _tally(summary, line)
+                _tally(summary, _status(line))
     return summary
 
 
@@ -343,8 +359,8 @@ def _dask_results(address: str, chunks: Iterator[list[Record]], jobs: int, ontol
 
 def _drain(results, out: TextIO, summary: Summary, progress: Progress) -> None:
     for chunk in results:
-        for line in chunk:
+        for line, status in chunk:
             out.write(line + "\n")
-            _tally(summary, line)
+            _tally(summary, status)
         out.flush()
         progress.update(len(chunk))

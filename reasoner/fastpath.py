@@ -93,9 +93,8 @@ class FastCoder:
         store = ox.Store()
         store.extend(self._closure_quads)
         if self.engine == "rl":
-            quads = to_quads(facts)
-            store.extend(quads)
-            rl.reason(store, quads, self._rl_updates)
+            store.extend(to_quads(facts, ox.NamedNode(rl.DELTA)))
+            rl.reason(store, self._rl_updates)
         else:
             store.extend(to_quads(self._reason(facts)))
         return derive(OxigraphBackend(store), sessions, self.ontology, classification)

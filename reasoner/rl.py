@@ -74,6 +74,9 @@ _ORDER = ("prp-spo1", "prp-eqp1", "prp-eqp2", "prp-symp", "prp-inv1", "prp-inv2"
           "cls-uni", "cls-int2", "cls-hv1", "cls-avf")
 
 
+_ROUND_END = f"DROP SILENT GRAPH <{DELTA}> ; MOVE SILENT <{NEXT}> TO <{DELTA}>"
+
+
 def _insert(head: str) -> str:
     return f"INSERT {{ {head} . GRAPH <{NEXT}> {{ {head} }} GRAPH <{DELTA}> {{ {head} }} }}"
 
@@ -94,7 +97,7 @@ def updates(closure) -> list[str]:
             continue
         for i, premise in enumerate(premises):
             others = " ".join(f"{{ {p} }}" for j, p in enumerate(premises) if j != i)
-            out.append(f"{_PREFIXES}{_insert(head)} WHERE {{ {schema} GRAPH <{DELTA}> {{ {premise} }} {others} "
+            out.append(f"{_PREFIXES}{_insert(head)} WHERE {{ GRAPH <{DELTA}> {{ {premise} }} {schema} {others} "
                        f"FILTER NOT EXISTS {{ {head} }} }}")
     return out
 
@@ -129,22 +132,18 @@ def helper_triples(closure) -> list[tuple]:
     return out
 
 
-def reason(store, facts_quads: list, rule_updates: list[str]) -> None:
-    """Add to `store` (which holds the closed ontology, the HELPER graph and the chunk's facts
-    in the default graph) what OWL 2 RL entails from the chunk's facts. A triple a rule
-    derives goes to the default graph, to DELTA (for the rules after it) and to NEXT (for
-    the rules before it, in the next round)."""
+def reason(store, rule_updates: list[str]) -> None:
+    """Add to `store` what OWL 2 RL entails from the chunk's facts. The store holds the closed
+    ontology in the default graph, the HELPER graph, and the chunk's facts in DELTA only. A
+    triple a rule derives goes to the default graph, to DELTA (for the rules after it) and to
+    NEXT (for the rules before it, in the next round)."""
     import pyoxigraph as ox
 
-    delta, next_ = ox.NamedNode(DELTA), ox.NamedNode(NEXT)
-    store.extend([ox.Quad(q.subject, q.predicate, q.object, delta) for q in facts_quads])
+    delta = ox.NamedNode(DELTA)
+    store.update(f"ADD <{DELTA}> TO DEFAULT")
     while True:
         for update in rule_updates:
             store.update(update)
-        new = [ox.Quad(q.subject, q.predicate, q.object, delta) for q in store.quads_for_pattern(None, None, None, next_)]
-        store.remove_graph(delta)
-        store.remove_graph(next_)
-        if not new:
+        store.update(_ROUND_END)
+        if next(iter(store.quads_for_pattern(None, None, None, delta)), None) is None:
             return
-        store.extend(new)
-

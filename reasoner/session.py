@@ -284,23 +284,22 @@ def plain_graph(doc: dict, context: dict) -> Graph:
 def plain_triples(doc: dict, context: dict) -> list[tuple]:
     """The triples of plain_graph, as a list."""
     graph: list[tuple] = []
-    terms = {k: (v["@id"] if isinstance(v, dict) else v) for k, v in context.items() if not k.startswith("@")}
-    typed = {k: v.get("@type") for k, v in context.items() if isinstance(v, dict) and "@type" in v}
+    iris, typed = _context_terms(context)
 
     def iri(key: str) -> URIRef:
-        term = terms.get(key, key)
-        return URIRef(str(CD) + term[3:] if term.startswith("cd:") else str(CD) + term)
+        term = iris.get(key)
+        if term is None:
+            term = iris[key] = URIRef(str(CD) + key)
+        return term
 
     def literal(key: str, value):
-        if typed.get(key) == "xsd:integer":
-            return Literal(int(value), datatype=XSD.integer)
-        if isinstance(value, bool):
-            return Literal(value)
-        if isinstance(value, int):
-            return Literal(value, datatype=XSD.integer)
-        if isinstance(value, float):
-            return Literal(value, datatype=XSD.double)
-        return Literal(value)
+        cache_key = (typed.get(key), type(value), value)
+        term = _LITERALS.get(cache_key)
+        if term is None:
+            term = _literal(typed.get(key), value)
+            if len(_LITERALS) < 50_000:
+                _LITERALS[cache_key] = term
+        return term
 
     def node(obj: dict) -> BNode:
         subject = BNode()
@@ -316,6 +315,39 @@ def plain_triples(doc: dict, context: dict) -> list[tuple]:
 
     node(doc)
     return graph
+
+
+# Values repeat across sessions (sides, positions, common muscle names): an rdflib Literal
+# is costly to make, so each is made once.
+_LITERALS: dict = {}
+_CONTEXTS: dict = {}
+
+
+def _context_terms(context: dict) -> tuple[dict, dict]:
+    """The context's JSON keys as cd: IRIs, and the keys typed as integers (once per context)."""
+    cached = _CONTEXTS.get(id(context))
+    if cached is None or cached[0] is not context:
+        iris = {}
+        for key, value in context.items():
+            if key.startswith("@"):
+                continue
+            term = value["@id"] if isinstance(value, dict) else value
+            iris[key] = URIRef(str(CD) + term[3:] if term.startswith("cd:") else str(CD) + term)
+        typed = {k: v.get("@type") for k, v in context.items() if isinstance(v, dict) and "@type" in v}
+        cached = _CONTEXTS[id(context)] = (context, iris, typed)
+    return cached[1], cached[2]
+
+
+def _literal(datatype: str | None, value) -> Literal:
+    if datatype == "xsd:integer":
+        return Literal(int(value), datatype=XSD.integer)
+    if isinstance(value, bool):
+        return Literal(value)
+    if isinstance(value, int):
+        return Literal(value, datatype=XSD.integer)
+    if isinstance(value, float):
+        return Literal(value, datatype=XSD.double)
+    return Literal(value)
 
 
 def _is_number(value) -> bool:
