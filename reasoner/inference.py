@@ -13,8 +13,8 @@ from __future__ import annotations
 from rdflib import Graph, Literal
 from rdflib.namespace import XSD
 
-# Reasoning engines. The command line also offers "fast" (see fastpath.py), which uses one of
-# these for the per-chunk step.
+# Reasoning engines. The command line also offers "fast" (see fastpath.py), which closes the
+# ontology with one of these and reasons over each chunk with rl.py (or one of these).
 ENGINES = ("auto", "owlrl", "reasonable")
 
 
