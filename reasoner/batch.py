@@ -301,7 +301,7 @@ def run(input_path: str | Path, output_path: str | Path, *, jobs: int | None = N
     progress = Progress(summary.total, stream, enabled=not quiet and stream.isatty())
     progress.update(done)
     start = time.monotonic()
-    with output_path.open("a" if resume else "w", encoding="utf-8") as out:
+    with _Output(output_path, append=resume) as out:
         if dask:
             _drain(_dask_results(dask, _chunks(records, chunk_size), jobs, ontology_dir, profile, engine),
                    out, summary, progress)
@@ -357,10 +357,43 @@ def _dask_results(address: str, chunks: Iterator[list[Record]], jobs: int, ontol
             cluster.close()
 
 
-def _drain(results, out: TextIO, summary: Summary, progress: Progress) -> None:
+class _Output:
+    """OUTPUT, written a chunk of whole lines at a time with one system call (so that a kill
+    leaves whole records, or at worst one torn last line that --resume cuts off) and forced
+    to disk every few seconds, so that a crash loses little and corrupts nothing."""
+
+    SYNC_SECONDS = 2.0
+
+    def __init__(self, path: Path, append: bool):
+        flags = os.O_WRONLY | os.O_CREAT | (os.O_APPEND if append else os.O_TRUNC)
+        try:
+            self.fd = os.open(path, flags, 0o644)
+        except OSError as exc:
+            raise InputError(f"cannot write the output: {exc.strerror}", source=str(path), field="--output") from None
+        self.synced = time.monotonic()
+
+    def __enter__(self) -> "_Output":
+        return self
+
+    def write_lines(self, lines: list[str]) -> None:
+        data = "".join(line + "\n" for line in lines).encode("utf-8")
+        view = memoryview(data)
+        while view:
+            view = view[os.write(self.fd, view):]
+        if time.monotonic() - self.synced > self.SYNC_SECONDS:
+            os.fsync(self.fd)
+            self.synced = time.monotonic()
+
+    def __exit__(self, *exc) -> None:
+        try:
+            os.fsync(self.fd)
+        finally:
+            os.close(self.fd)
+
+
+def _drain(results, out: _Output, summary: Summary, progress: Progress) -> None:
     for chunk in results:
-        for line, status in chunk:
-            out.write(line + "\n")
+        out.write_lines([line for line, _ in chunk])
+        for _, status in chunk:
             _tally(summary, status)
-        out.flush()
         progress.update(len(chunk))

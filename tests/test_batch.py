@@ -95,3 +95,39 @@ def test_dask_local_cluster_equals_the_local_run(tmp_path):
     assert proc.returncode == 2, proc.stderr  # the broken record
     assert local.read_text().splitlines() == dask.read_text().splitlines()
     assert json.loads(dask.read_text().splitlines()[7])["error"]["field"] == "injections"
+
+
+def test_a_killed_batch_resumes_to_the_uninterrupted_output(tmp_path):
+    """SIGKILL in the middle of a batch, then --resume: the same bytes as a run never stopped."""
+    import os
+    import signal
+    import time
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from generate import generate
+
+    source = tmp_path / "in.jsonl"
+    source.write_text("".join(json.dumps(d) + "\n" for d in generate(240, seed=11)))
+    full = tmp_path / "full.jsonl"
+    assert run(str(source), "-o", str(full), "--jobs", "1", "--quiet", "--chunk-size", "4").returncode in (0, 1)
+
+    part = tmp_path / "part.jsonl"
+    proc = subprocess.Popen([sys.executable, "-m", "reasoner", "batch", str(source), "-o", str(part), "--jobs", "2",
+                             "--quiet", "--chunk-size", "4"], cwd=ROOT, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and (not part.exists() or part.read_bytes().count(b"\n") < 40):
+        time.sleep(0.02)
+    os.killpg(proc.pid, signal.SIGKILL)  # the parent and its workers, with no chance to tidy up
+    proc.wait()
+    written = part.read_bytes().count(b"\n")
+    assert 40 <= written < 240, written
+    resumed = run(str(source), "-o", str(part), "--resume", "--quiet")
+    assert resumed.returncode in (0, 1), resumed.stderr
+    assert part.read_bytes() == full.read_bytes()
+
+
+def test_an_unwritable_output_is_an_input_error(batch_input, tmp_path):
+    proc = run(str(batch_input), "-o", str(tmp_path / "no-such-folder" / "out.jsonl"), "--quiet")
+    assert proc.returncode == 2
+    assert "--output" in proc.stderr and "Traceback" not in proc.stderr
