@@ -20,9 +20,9 @@ from pathlib import Path
 from typing import Iterable, Iterator
 from urllib.parse import quote
 
-from rdflib import Graph, URIRef
+from rdflib import URIRef
 
-from . import cache, inference, pipeline
+from . import inference, pipeline
 from .errors import ChemodenError, InputError
 
 GRAPH_BASE = "https://w3id.org/chemoden/graph/"
@@ -269,7 +269,9 @@ def build(ontology, sources: Iterable[str | Path] = (), *, profile: str | None =
     whose identifier is already loaded is refused the same way (its graphs would merge)."""
     dataset = Dataset(new_store(store))
     asserted = set(ontology.graph)
-    closure = set(cache.closure(ontology, closure_engine(engine)))
+    # computed here from the asserted graph (not read from the disk cache) so that its blank
+    # nodes are the asserted graph's own and the difference holds only what OWL-RL added
+    closure = set(ontology.closure(closure_engine(engine)))
     dataset.add(ONTOLOGY_GRAPH, list(asserted))
     dataset.add(ONTOLOGY_INFERRED, [t for t in closure if t not in asserted])
     known = asserted | closure
