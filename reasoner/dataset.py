@@ -15,6 +15,7 @@ twice. The store is Oxigraph when installed, else an rdflib Dataset; both answer
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Iterator
@@ -156,7 +157,10 @@ class RdflibStore:
             raise ValueError("default-graph-uri and named-graph-uri need pyoxigraph (pip install 'chemoden[fast]')")
         rdflib_sparql.SPARQL_LOAD_GRAPHS = False  # FROM never fetches anything
         try:
-            result = self._dataset.query(text)
+            with warnings.catch_warnings():  # rdflib's engine calls its own deprecated Dataset methods
+                warnings.simplefilter("ignore", DeprecationWarning)
+                result = self._dataset.query(text)
+                rows = list(result) if result.type == "SELECT" else None
         except Exception as exc:  # rdflib's parser raises pyparsing errors: one kind for the callers
             if type(exc).__name__ in ("ParseException", "ParseSyntaxException"):
                 raise SyntaxError(str(exc)) from None
@@ -165,7 +169,7 @@ class RdflibStore:
             return Answer("ask", boolean=bool(result.askAnswer))
         if result.type == "SELECT":
             names = [str(v) for v in result.vars]
-            rows = _capped(({n: row[n] for n in names if row[n] is not None} for row in result), limit)
+            rows = _capped(({n: row[n] for n in names if row[n] is not None} for row in rows), limit)
             return Answer("select", variables=names, rows=rows)
         return Answer("graph", triples=_capped(iter(result.graph), limit))
 
