@@ -259,6 +259,20 @@ def negotiate(form: str | None, accept: str | None, explicit: str | None) -> str
     return min(choices)[3]
 
 
+def _update_as_query(params: dict) -> dict:
+    """An update operation is refused (403). But SPARQLWrapper, reading a query's comment lines,
+    sends some queries as updates ('add' in '# ... add-on codes'): what is a query is run as one."""
+    texts = params.get("update", [])
+    if len(texts) == 1 and "query" not in params:
+        try:
+            form = inspect(texts[0]).form
+        except QueryError:
+            form = None
+        if form is not None:
+            return {**{k: v for k, v in params.items() if k != "update"}, "query": texts}
+    raise Refusal(403, "SPARQL Update is refused: the endpoint is read-only")
+
+
 class Endpoint:
     """What the request handlers share: the dataset's description, the pools, the limits."""
 
@@ -361,7 +375,7 @@ class Handler(BaseHTTPRequestHandler):
             return self._send(200, self._page(), "text/html; charset=utf-8")
         if url.path == "/sparql":
             if "update" in params:
-                raise Refusal(403, "SPARQL Update is refused: the endpoint is read-only")
+                params = _update_as_query(params)
             if "query" in params:
                 return self._query(params)
             if "text/html" in (self.headers.get("Accept") or "") and "format" not in params:
@@ -391,19 +405,22 @@ class Handler(BaseHTTPRequestHandler):
             return self._code(parse_qs(url.query))
         if url.path != "/sparql":
             raise Refusal(404, f"nothing to POST to at {url.path}; queries go to /sparql, sessions to /code")
-        if content_type == "application/sparql-update":
-            raise Refusal(403, "SPARQL Update is refused: the endpoint is read-only")
         body = self._body()
         params = parse_qs(url.query, keep_blank_values=True)
-        if content_type == "application/x-www-form-urlencoded":
+        if content_type == "application/sparql-update":
+            try:
+                params = _update_as_query({**params, "update": [body.decode("utf-8")]})
+            except UnicodeDecodeError:
+                raise Refusal(400, "the update is not UTF-8 text") from None
+        elif content_type == "application/x-www-form-urlencoded":
             try:
                 form = parse_qs(body.decode("utf-8"), keep_blank_values=True, strict_parsing=False)
             except UnicodeDecodeError:
                 raise Refusal(400, "the form is not UTF-8 text") from None
-            if "update" in form:
-                raise Refusal(403, "SPARQL Update is refused: the endpoint is read-only")
             for key, values in form.items():
                 params.setdefault(key, []).extend(values)
+            if "update" in params:
+                params = _update_as_query(params)
         elif content_type == "application/sparql-query":
             try:
                 params["query"] = [body.decode("utf-8")]
@@ -534,6 +551,10 @@ def serve(dataset, ontology, *, host: str = "127.0.0.1", port: int = 8000, worke
           f"({len(endpoint.graphs)} graphs, {endpoint.sessions} sessions; Ctrl-C stops)", file=sys.stderr, flush=True)
     if host not in ("127.0.0.1", "localhost", "::1"):
         print(f"chemoden: warning: listening on {host}, reachable from other machines", file=sys.stderr, flush=True)
+    def stop(signum, frame):  # `kill` stops the server as Ctrl-C does: workers ended, files removed
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
     try:
         server.serve_forever()
     except KeyboardInterrupt:
