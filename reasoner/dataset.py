@@ -88,10 +88,26 @@ class OxigraphStore:
 
         self._store.dump(str(path), format=ox.RdfFormat.N_QUADS)
 
+    def save(self, directory: Path) -> Path:
+        """An on-disk copy that worker processes open read-only: one copy for all of them, opened
+        at once however large (a worker killed on a timeout is replaced in no time)."""
+        import pyoxigraph as ox
+
+        dump, path = directory / "dataset.nq", directory / "oxigraph"
+        self.dump(dump)
+        disk = ox.Store(str(path))
+        disk.bulk_load(path=str(dump), format=ox.RdfFormat.N_QUADS)
+        disk.flush()
+        del disk  # closed: the workers open it read-only
+        dump.unlink()
+        return path
+
     @classmethod
     def load(cls, path: Path) -> "OxigraphStore":
         import pyoxigraph as ox
 
+        if Path(path).is_dir():
+            return cls(ox.Store.read_only(str(path)))
         store = ox.Store()
         store.bulk_load(path=str(path), format=ox.RdfFormat.N_QUADS)
         return cls(store)
@@ -140,6 +156,12 @@ class RdflibStore:
 
     def dump(self, path: Path) -> None:
         self._dataset.serialize(str(path), format="nquads", encoding="utf-8")
+
+    def save(self, directory: Path) -> Path:
+        """A copy on disk (N-Quads) for worker processes to load."""
+        path = directory / "dataset.nq"
+        self.dump(path)
+        return path
 
     @classmethod
     def load(cls, path: Path) -> "RdflibStore":

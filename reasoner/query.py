@@ -377,7 +377,7 @@ def short(term) -> str:
         return f"<{value}>"
     if isinstance(term, BNode):
         return f"_:{term}"
-    return str(term)
+    return " ".join(str(term).split()) if "\n" in str(term) or "\t" in str(term) else str(term)  # one line a row
 
 
 def _table(answer: Answer) -> str:

@@ -1,8 +1,8 @@
 """`chemoden serve`: a read-only SPARQL 1.1 Protocol endpoint over the dataset, a YASGUI page
 and POST /code.
 
-Queries run in worker processes, each holding its own copy of the dataset (loaded from an
-N-Quads dump), so a query over its time limit is stopped for real: its worker is killed and a
+Queries run in worker processes, each opening the dataset read-only (Oxigraph's on-disk copy,
+or an N-Quads dump for rdflib), so a query over its time limit is stopped for real: its worker is killed and a
 fresh one started, while the other workers go on serving. Coding (POST /code) runs in a worker
 of its own under the same limit. The HTTP side is the standard library's threading server: it
 checks sizes, negotiates formats and refuses what a closed, read-only endpoint must refuse
@@ -67,7 +67,7 @@ def _quiet_child() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the server's to handle
 
 
-def _query_worker(conn, dump: str, kind: str, graph_names: list[str]) -> None:
+def _query_worker(conn, saved: str, kind: str, graph_names: list[str]) -> None:
     """Load the dataset, then answer (text, Accept, format parameter, default graphs, named graphs,
     row limit) requests with (status, format, body). The format is chosen here, where the
     answer's form (SELECT, ASK or a graph) is known for sure."""
@@ -75,7 +75,7 @@ def _query_worker(conn, dump: str, kind: str, graph_names: list[str]) -> None:
     from .dataset import load_store
     from .query import render, run
 
-    store = load_store(Path(dump), kind)
+    store = load_store(Path(saved), kind)
     conn.send("ready")
     while True:
         try:
@@ -209,7 +209,8 @@ class Pool:
         except (EOFError, OSError):
             message = f"the {self.name} worker died; it has been replaced"
         self._discard(worker)  # the query is stopped for real: its process ends
-        self.restarts += 1
+        with self._lock:
+            self.restarts += 1
         self._spawn_async()
         raise Refusal(503, message)
 
@@ -283,9 +284,8 @@ class Endpoint:
         self.sessions = len(dataset.sessions)
         self.library = library(ontology.directory)
         self._tmp = tempfile.TemporaryDirectory(prefix="chemoden-serve-")
-        dump = Path(self._tmp.name) / "dataset.nq"
-        dataset.store.dump(dump)
-        self.queries = Pool("query", _query_worker, (str(dump), dataset.store.kind, list(self.graphs)), max(1, workers))
+        saved = dataset.store.save(Path(self._tmp.name))
+        self.queries = Pool("query", _query_worker, (str(saved), dataset.store.kind, list(self.graphs)), max(1, workers))
         self.coder = Pool("coding", _code_worker, (str(ontology.directory), profile, engine), 1)
         self.assets = find_assets()
 
