@@ -106,18 +106,25 @@ def library(ontology_dir: Path) -> dict[str, LibraryQuery]:
     return out
 
 
+def _is_file(path: Path) -> bool:
+    try:
+        return path.is_file()
+    except OSError:  # SPARQL text too long for a file name
+        return False
+
+
 def resolve(argument: str, queries: dict[str, LibraryQuery]) -> str:
     """QUERY as given on the command line: a .rq file, a library query's name, or SPARQL text."""
     path = Path(argument)
-    if argument.endswith(".rq") or (len(argument) < 4096 and "\n" not in argument and path.is_file()):
+    if argument in queries and not argument.endswith(".rq"):
+        return queries[argument].text
+    if argument.endswith(".rq") or _is_file(path):
         try:
             return path.read_text(encoding="utf-8")
         except FileNotFoundError:
             raise QueryError("file not found", source=argument) from None
         except (OSError, UnicodeDecodeError) as exc:
             raise QueryError(f"cannot read: {exc}", source=argument) from None
-    if argument in queries:
-        return queries[argument].text
     if re.fullmatch(r"[\w.-]+", argument):
         raise QueryError(f"{argument!r} is not a library query, a .rq file or SPARQL text "
                          "(`chemoden query --list` shows the library)")

@@ -117,6 +117,13 @@ def test_refusals_name_the_query_and_exit_2(text, message, capsys):
     assert err.startswith("chemoden: ") and message in err and len(err.splitlines()) == 1
 
 
+def test_a_long_one_line_query_is_text_not_a_file_name(capsys):
+    text = "SELECT ?p WHERE { ?p a <https://w3id.org/chemoden#PolicyProfile> " + " " * 400 + "}"
+    status, out, err = query(capsys, text, "--format", "csv")
+    assert status == 0, err
+    assert len(out.splitlines()) == 4
+
+
 def test_turtle_is_for_graphs(capsys):
     status, out, err = query(capsys, "profiles", "--format", "turtle")
     assert status == 2 and "'turtle' is for CONSTRUCT and DESCRIBE" in err
