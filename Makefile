@@ -5,10 +5,12 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# YASGUI for the query page of `chemoden serve`, from the npm registry (package-lock.json)
+WEB    := node_modules/.package-lock.json
 
-.PHONY: run test setup clean golden bench
+.PHONY: run test setup clean golden bench browser
 
-setup: $(STAMP)
+setup: $(STAMP) $(WEB) browser
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -18,11 +20,22 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[fast]' || echo "note: 'reasonable' not installed; using owlrl"
 	touch $(STAMP)
 
+$(WEB): package.json package-lock.json
+	if command -v npm >/dev/null 2>&1; then npm ci --no-audit --no-fund --ignore-scripts --loglevel=error; \
+	  else echo "note: npm not found; the query page of chemoden serve falls back to a plain form"; fi
+
+# Debian's Chromium for the browser test of the query page (installed when missing and root)
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else echo "note: chromium not installed (needs root and apt-get); the browser test will be skipped"; fi; }
+
 run: $(STAMP)
 	$(BIN)/chemoden code examples/; status=$$?; \
 	  if [ $$status -gt 1 ]; then exit $$status; fi
 
-test: $(STAMP)
+test: $(STAMP) $(WEB) browser
 	$(BIN)/python -m pytest -n 2 --dist loadgroup tests
 
 bench: $(STAMP)
@@ -33,5 +46,5 @@ golden: $(STAMP)
 	  $(BIN)/chemoden code --format turtle examples/$$n.json > $$f; done
 
 clean:
-	rm -rf $(VENV) .pytest_cache build *.egg-info
+	rm -rf $(VENV) .pytest_cache build *.egg-info node_modules test-artifacts
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -11,7 +11,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from .errors import EXIT_CONFLICTS, EXIT_OK, ChemodenError, InputError
+from .errors import EXIT_CONFLICTS, EXIT_INPUT, EXIT_OK, ChemodenError, InputError
 from .ontology import load
 from .pipeline import PATHS, code
 from .session import read_bytes, read_path
@@ -59,6 +59,25 @@ def _parser() -> argparse.ArgumentParser:
     batch_p.add_argument("--ontology")
     profiles_p = sub.add_parser("profiles", help="list the policy profiles")
     profiles_p.add_argument("--ontology")
+    query_p = sub.add_parser("query", help="run SPARQL (text, a .rq file or a library query name) over the ontology "
+                             "and coded sessions")
+    query_p.add_argument("query", nargs="?", metavar="QUERY")
+    query_p.add_argument("--list", action="store_true", help="list the library queries")
+    query_p.add_argument("--format", choices=("table", "json", "csv", "tsv", "turtle"), default="table",
+                         help="json: SPARQL 1.1 results JSON (JSON-LD for CONSTRUCT/DESCRIBE); turtle: CONSTRUCT/DESCRIBE")
+    serve_p = sub.add_parser("serve", help="a SPARQL 1.1 endpoint with a YASGUI page over the same dataset")
+    serve_p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
+    serve_p.add_argument("--port", type=int, default=8000)
+    serve_p.add_argument("--workers", type=int, default=2, help="query worker processes (default 2)")
+    serve_p.add_argument("--timeout", type=float, default=30.0, help="seconds a query may run (default 30)")
+    serve_p.add_argument("--max-rows", type=int, default=100_000, help="most result rows or triples (default 100000)")
+    serve_p.add_argument("--max-request", type=int, default=1_000_000, help="largest request in bytes (default 1000000)")
+    for p in (query_p, serve_p):
+        p.add_argument("--session", action="append", default=[], metavar="FILE_OR_DIR",
+                       help="code these sessions and add them (repeatable; folders and JSON Lines too)")
+        p.add_argument("--profile")
+        p.add_argument("--engine", choices=PATHS, default="auto")
+        p.add_argument("--ontology")
     return parser
 
 
@@ -130,6 +149,47 @@ def _profiles(args) -> int:
     return EXIT_OK
 
 
+def _dataset(args):
+    """The ontology and the --session inputs, coded; what could not be read is reported and skipped."""
+    from .dataset import build
+
+    ontology = load(args.ontology)
+    _require_profile(ontology, args.profile)
+    dataset = build(ontology, args.session, profile=args.profile, engine=args.engine)
+    for failure in dataset.failures:
+        print(f"chemoden: {failure}", file=sys.stderr)
+    return ontology, dataset
+
+
+def _query(args) -> int:
+    from . import query
+
+    ontology = load(args.ontology)
+    queries = query.library(ontology.directory)
+    if args.list:
+        width = max(map(len, queries), default=0)
+        for name, q in queries.items():
+            print(f"{name.ljust(width)}  {q.title}")
+        return EXIT_OK
+    if not args.query:
+        raise InputError("give a query (SPARQL text, a .rq file or a library query name) or --list", field="QUERY")
+    text = query.resolve(args.query, queries)
+    query.inspect(text)  # refuse an update or SERVICE before coding anything
+    ontology, dataset = _dataset(args)
+    answer = query.run(dataset.store, text, dataset.graphs)
+    sys.stdout.write(query.render(answer, args.format))
+    return EXIT_INPUT if dataset.failures else EXIT_OK
+
+
+def _serve(args) -> int:
+    from .serve import Limits, serve
+
+    ontology, dataset = _dataset(args)
+    limits = Limits(timeout=args.timeout, max_rows=args.max_rows, max_request=args.max_request)
+    return serve(dataset, ontology, host=args.host, port=args.port, workers=args.workers, limits=limits,
+                 profile=args.profile, engine=args.engine)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
@@ -137,6 +197,10 @@ def main(argv: list[str] | None = None) -> int:
             return _code(args)
         if args.command == "batch":
             return _batch(args)
+        if args.command == "query":
+            return _query(args)
+        if args.command == "serve":
+            return _serve(args)
         return _profiles(args)
     except ChemodenError as exc:
         print(f"chemoden: {exc}", file=sys.stderr)

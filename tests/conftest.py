@@ -27,3 +27,36 @@ def line_key(line) -> tuple:
 @pytest.fixture(scope="session")
 def ontology():
     return load_ontology()
+
+
+@pytest.fixture(scope="session")
+def endpoint(tmp_path_factory):
+    """`chemoden serve` on a free loopback port, over the example sessions, with limits small
+    enough to test: 2 s a query, 2,000 rows, 100 kB a request. Yields its base URL."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    root = TESTS.parent
+    log = tmp_path_factory.mktemp("serve") / "serve.log"
+    with log.open("w") as err:
+        proc = subprocess.Popen([sys.executable, "-m", "reasoner", "serve", "--port", "0", "--session", "examples",
+                                 "--timeout", "2", "--max-rows", "2000", "--max-request", "100000", "--workers", "2"],
+                                cwd=root, stdout=subprocess.DEVNULL, stderr=err, env=os.environ.copy())
+    deadline = time.monotonic() + 120
+    url = None
+    while url is None and time.monotonic() < deadline and proc.poll() is None:
+        for line in log.read_text().splitlines():
+            if "SPARQL endpoint http://" in line:
+                url = line.split("SPARQL endpoint ")[1].split()[0].rsplit("/sparql", 1)[0]
+        time.sleep(0.1)
+    if url is None:
+        proc.kill()
+        pytest.fail(f"chemoden serve did not start: {log.read_text()}")
+    yield url
+    proc.terminate()  # the server ends its workers on the way out
+    try:
+        proc.wait(20)
+    except subprocess.TimeoutExpired:
+        proc.kill()

@@ -1,0 +1,149 @@
+"""`chemoden query` as a user runs it: every format, the library, sessions from files, folders and
+JSON Lines, and the refusals, each with its exit code."""
+
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from rdflib import Graph
+from rdflib.query import Result
+
+from reasoner import cli
+from reasoner.namespaces import CD
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples"
+TORTICOLLIS = EXAMPLES / "seed-63m-torticollis.json"
+pytestmark = pytest.mark.xdist_group("query")
+LINES = """PREFIX cd: <https://w3id.org/chemoden#>
+SELECT ?session ?code ?units WHERE {
+  ?l cd:lineOf ?s ; cd:code/cd:notation ?code ; cd:units ?units . ?s cd:identifier ?session
+} ORDER BY ?session ?code"""
+
+
+def query(capsys, *args) -> tuple[int, str, str]:
+    """The command in process (the ontology stays loaded between tests)."""
+    status = cli.main(["query", *args])
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def expected_lines(*paths) -> set:
+    from reasoner import code_file
+
+    return {(r.session.identifier, ln.code, str(ln.units)) for p in paths for r in code_file(p) for ln in r.lines}
+
+
+def test_list_shows_every_library_query_with_its_title(capsys):
+    status, out, _ = query(capsys, "--list")
+    assert status == 0
+    names = sorted(p.stem for p in (ROOT / "ontology" / "queries").glob("*.rq"))
+    assert [line.split()[0] for line in out.splitlines()] == names
+    assert all(len(line.split(None, 1)) == 2 for line in out.splitlines())
+
+
+@pytest.mark.parametrize("fmt", ["json", "csv", "tsv", "table"])
+def test_select_in_every_format(fmt, capsys):
+    status, out, err = query(capsys, LINES, "--session", str(TORTICOLLIS), "--format", fmt)
+    assert status == 0 and err == ""
+    want = expected_lines(TORTICOLLIS)
+    if fmt == "table":
+        lines = out.splitlines()
+        assert lines[0].split() == ["session", "code", "units"] and lines[-1] == f"({len(want)} rows)"
+        got = {tuple(line.split()) for line in lines[1:-1]}
+    else:  # parsed by rdflib's own SPARQL results parsers: the formats are the standard ones
+        parsed = Result.parse(io.StringIO(out), format=fmt)
+        got = {(str(r.session), str(r.code), str(r.units)) for r in parsed}
+        if fmt == "json":
+            doc = json.loads(out)
+            assert doc["head"]["vars"] == ["session", "code", "units"]
+            assert doc["results"]["bindings"][0]["units"]["datatype"] == "http://www.w3.org/2001/XMLSchema#integer"
+        if fmt == "csv":
+            assert out.startswith("session,code,units\r\n")
+    assert got == want
+
+
+def test_ask_and_construct_formats(capsys):
+    status, out, _ = query(capsys, "ASK { ?s a <https://w3id.org/chemoden#Session> }", "--format", "json")
+    assert status == 0 and json.loads(out) == {"head": {}, "boolean": False}  # no session loaded
+    status, out, _ = query(capsys, "billing-lines-graph", "--session", str(TORTICOLLIS), "--format", "turtle")
+    assert status == 0
+    g = Graph().parse(data=out, format="turtle")
+    assert {int(u) for u in g.objects(None, CD.units)} == {1}
+    assert {str(n) for n in g.objects(None, CD.notation)} == {"64616", "95874", "50"}
+    status, out, _ = query(capsys, "billing-lines-graph", "--session", str(TORTICOLLIS), "--format", "json")
+    assert status == 0 and set(Graph().parse(data=out, format="json-ld")) == set(g)  # JSON-LD for a graph
+
+
+def test_sessions_from_a_folder_and_json_lines_are_coded_first(capsys, tmp_path):
+    jsonl = tmp_path / "sessions.jsonl"
+    docs = [json.loads(p.read_text()) for p in sorted(EXAMPLES.glob("seed-*.json"))]
+    jsonl.write_text("\n".join(json.dumps(d) for d in docs[:2]) + "\n")
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    for d in docs[2:]:
+        (folder / f"{d['id']}.json").write_text(json.dumps(d))
+    status, out, err = query(capsys, LINES, "--session", str(jsonl), "--session", str(folder), "--format", "csv")
+    assert status == 0, err
+    got = {(r.session.value, r.code.value, r.units.value) for r in Result.parse(io.StringIO(out), format="csv")}
+    assert got == expected_lines(*sorted(EXAMPLES.glob("seed-*.json")))
+
+
+def test_a_bad_session_is_reported_and_the_others_are_queried(capsys, tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"id": "bad", "injections": [{"muscle": "paraspinal", "side": "left"}]}')
+    status, out, err = query(capsys, "graphs", "--session", str(bad), "--session", str(TORTICOLLIS),
+                             "--session", str(TORTICOLLIS))
+    assert status == 2
+    assert "bad.json: injections[0].muscle: ambiguous muscle 'paraspinal'" in err
+    assert "session id 'seed-63m-torticollis' is already loaded" in err
+    assert "graph:session/seed-63m-torticollis/result" in out and "graph:session/bad/" not in out
+
+
+@pytest.mark.parametrize("text, message", [
+    ("INSERT DATA { <urn:a> <urn:b> <urn:c> }", "SPARQL Update is refused"),
+    ("SELECT * WHERE { SERVICE <http://127.0.0.1:9/sparql> { ?s ?p ?o } }", "SERVICE (a federated query) is refused"),
+    ("SELECT * FROM <file:///etc/passwd> WHERE { ?s ?p ?o }", "FROM names 'file:///etc/passwd'"),
+    ("SELECT * WHERE { ?s ?p }", "SPARQL syntax error"),
+    ("no-such-query", "'no-such-query' is not a library query"),
+    ("missing.rq", "missing.rq: QUERY: file not found"),
+])
+def test_refusals_name_the_query_and_exit_2(text, message, capsys):
+    status, out, err = query(capsys, text)
+    assert status == 2 and out == ""
+    assert err.startswith("chemoden: ") and message in err and len(err.splitlines()) == 1
+
+
+def test_a_long_one_line_query_is_text_not_a_file_name(capsys):
+    text = "SELECT ?p WHERE { ?p a <https://w3id.org/chemoden#PolicyProfile> " + " " * 400 + "}"
+    status, out, err = query(capsys, text, "--format", "csv")
+    assert status == 0, err
+    assert len(out.splitlines()) == 4
+
+
+def test_turtle_is_for_graphs(capsys):
+    status, out, err = query(capsys, "profiles", "--format", "turtle")
+    assert status == 2 and "'turtle' is for CONSTRUCT and DESCRIBE" in err
+
+
+def test_from_a_graph_of_the_dataset_narrows_the_default_graph(capsys):
+    text = ("SELECT (COUNT(*) AS ?n) FROM <https://w3id.org/chemoden/graph/ontology> "
+            "WHERE { ?s a <https://w3id.org/chemoden#InjectionTarget> }")
+    status, out, _ = query(capsys, text, "--format", "csv")
+    assert status == 0 and out.splitlines()[1] == "0"  # the class is inferred: not in the asserted graph
+    status, out, _ = query(capsys, text.replace("FROM <https://w3id.org/chemoden/graph/ontology> ", ""), "--format", "csv")
+    assert int(out.splitlines()[1]) > 100
+
+
+def test_query_file_and_the_real_command(tmp_path):
+    rq = tmp_path / "lines.rq"
+    rq.write_text(LINES)
+    proc = subprocess.run([sys.executable, "-m", "reasoner", "query", str(rq), "--session", str(EXAMPLES),
+                           "--format", "tsv"], capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr
+    got = {(r.session.value, r.code.value, str(r.units.value)) for r in Result.parse(io.StringIO(proc.stdout), format="tsv")}
+    sessions = sorted(p for p in EXAMPLES.iterdir() if p.suffix in (".json", ".ttl"))
+    assert got == expected_lines(*sessions)

@@ -1,0 +1,64 @@
+"""The query page in a real browser: Debian's headless Chromium, driven by Playwright, opens the
+YASGUI page of `chemoden serve`, picks a library query, runs it and shows its results. The page
+and its scripts come from the endpoint itself (the network is not needed). A screenshot is kept
+in test-artifacts/ (git-ignored)."""
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from reasoner import code_file
+
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+pytestmark = pytest.mark.xdist_group("serve")
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("CI"):
+            pytest.fail("chromium is not installed: `make setup` installs Debian's chromium")
+        pytest.skip("chromium is not installed (make setup installs it as root)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        yield browser
+        browser.close()
+
+
+def test_a_library_query_runs_from_the_page(endpoint, browser):
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    requests_elsewhere = []
+    page.on("request", lambda r: None if r.url.startswith(endpoint) else requests_elsewhere.append(r.url))
+    page.goto(f"{endpoint}/")
+    page.wait_for_selector(".yasqe .CodeMirror")
+    page.select_option("#library", "code-frequencies")
+    editor = page.locator(".CodeMirror:visible").first.inner_text()
+    assert "How often each code is billed" in editor
+    page.locator(".yasqe_queryButton:visible").click()
+    table = page.locator(".yasr table.dataTable:visible").first
+    table.locator("tbody tr").first.wait_for(timeout=20_000)
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "yasgui-code-frequencies.png"))
+    header = [c.strip() for c in table.locator("thead th").all_inner_texts()]
+    cells = [[c.strip() for c in row.locator("td").all_inner_texts()] for row in table.locator("tbody tr").all()]
+    assert [h for h in header if h] == ["code", "sessions", "totalUnits", "withModifier"]
+    # the page shows what the coder derives: the codes of the example sessions, with session counts
+    sessions = {}
+    for path in sorted((ROOT / "examples").iterdir()):
+        if path.suffix in (".json", ".ttl"):
+            for result in code_file(path):
+                for line in result.lines:
+                    sessions.setdefault(line.code, set()).add(result.session.identifier)
+    code, count = header.index("code"), header.index("sessions")
+    shown = {row[code]: row[count] for row in cells}
+    assert shown == {code: str(len(ids)) for code, ids in sessions.items()}
+    assert requests_elsewhere == []  # YASGUI came from the endpoint, nothing from elsewhere
+    page.close()
