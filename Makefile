@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 # YASGUI for the query page of `chemoden serve`, from the npm registry (package-lock.json)
 WEB    := node_modules/.package-lock.json
 
-.PHONY: run test setup clean golden bench browser
+.PHONY: run test setup clean golden bench browser fuzz
 
 setup: $(STAMP) $(WEB) browser
 
@@ -37,6 +37,10 @@ run: $(STAMP)
 
 test: $(STAMP) $(WEB) browser
 	$(BIN)/python -m pytest -n 2 --dist loadgroup tests
+
+# 10,000 generated and mutated inputs through reading, validation and coding; 0 crashes allowed
+fuzz: $(STAMP)
+	$(BIN)/python tests/fuzzing.py --count 10000
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench.py

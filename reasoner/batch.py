@@ -73,7 +73,9 @@ def count_records(path: Path) -> int:
 
 
 def _folder_files(path: Path) -> Iterator[Path]:
-    return (f for f in sorted(path.rglob("*")) if f.is_file() and f.suffix.lower() in SESSION_SUFFIXES)
+    # a file that cannot be read (a broken or looping link) is still a record: its error record
+    return (f for f in sorted(path.rglob("*"))
+            if (f.is_file() or f.is_symlink()) and f.suffix.lower() in SESSION_SUFFIXES)
 
 
 def read_records(path: Path) -> Iterator[Record]:
@@ -82,8 +84,10 @@ def read_records(path: Path) -> Iterator[Record]:
         for n, f in enumerate(_folder_files(path), start=1):
             try:
                 text = f.read_bytes().decode("utf-8-sig")
-            except (OSError, UnicodeDecodeError) as exc:
-                text = f"\0unreadable: {exc}"
+            except OSError as exc:
+                text = f"\0cannot read: {exc.strerror}"
+            except UnicodeDecodeError as exc:
+                text = f"\0not UTF-8 text (byte {exc.start})"
             yield Record(n, str(f), text, {".ttl": "turtle"}.get(f.suffix.lower(), "json"))
         return
     with path.open("rb") as fh:

@@ -14,7 +14,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from rdflib import BNode, Graph, Literal, URIRef
-from rdflib.namespace import RDF, RDFS, XSD
+from rdflib.namespace import OWL, RDF, RDFS, XSD
 
 from . import ndc
 from .errors import InputError
@@ -26,6 +26,14 @@ AGENT_FIELDS = ("product", "ndc", "units_administered", "units_discarded")
 BILLED_FIELDS = ("code", "units", "modifiers", "ndc")
 # Descriptive fields a record may carry; read into the graph, not used for coding.
 EXTRA_SESSION_FIELDS = ("date", "notes", "patient", "encounter", "provider")
+# Limits on one input, far above any treatment session, so that a runaway export fails with a
+# clear message instead of exhausting memory (batch work takes JSON Lines of any length).
+MAX_INPUT_BYTES = 8 * 1024 * 1024
+MAX_INJECTIONS = 1000
+MAX_CLAIM_LINES = 200
+# A sanity bound on the drug administered, not a dosing rule (doses far below it may be
+# unusual; that is for the clinician and the payer): more vials than this is a typing slip.
+MAX_VIALS_PER_SESSION = 100
 
 
 @dataclass
@@ -142,6 +150,10 @@ def read_bytes(data: bytes | str, ontology, *, source: str = "<input>", fmt: str
             raise InputError(f"not UTF-8 text (byte {exc.start})", source=source) from None
     else:
         text = data
+    size = len(data) if isinstance(data, bytes) else len(text.encode("utf-8", "surrogatepass"))
+    if size > MAX_INPUT_BYTES:
+        raise InputError(f"too large: {size:,} bytes (at most {MAX_INPUT_BYTES:,} in one input; "
+                         "code many sessions with chemoden batch and JSON Lines)", source=source)
     if not text.strip():
         raise InputError("empty input", source=source)
     if fmt is None:
@@ -176,7 +188,7 @@ def read_document(doc, ontology, *, source: str = "<input>", profile: str | None
         try:
             graph.parse(data=json.dumps(doc), format="json-ld", base=SESSION_BASE)
         except Exception as exc:  # the JSON-LD processor raises many kinds
-            raise InputError(f"invalid JSON-LD: {exc}", source=source) from None
+            raise InputError(f"invalid JSON-LD: the JSON-LD processor could not read it ({exc})", source=source) from None
     sessions = _split(graph, ontology, source, profile, plain=plain)
     if len(sessions) != 1:
         raise InputError(f"expected one session in the document, found {len(sessions)}", source=source)
@@ -188,8 +200,13 @@ def read_turtle(text: str, ontology, *, source: str = "<input>", profile: str | 
     try:
         graph.parse(data=text, format="turtle", publicID=SESSION_BASE)
     except Exception as exc:
-        detail = " ".join(str(exc).split())
+        # rdflib's message ends with a raw dump of the bytes near the error: keep the readable part
+        detail = " ".join(str(exc).split()).split(" at ^ in:")[0]
         raise InputError(f"invalid Turtle: {detail}", source=source) from None
+    imports = sorted(str(o) for o in graph.objects(None, OWL.imports))
+    if imports:
+        raise InputError(f"owl:imports {imports[0]!r} is not allowed in a session: nothing is fetched; "
+                         "put the session's own triples in the file", source=source, field="owl:imports")
     sessions = _split(graph, ontology, source, profile, plain=False)
     if not sessions:
         raise InputError("no session found (nothing has cd:hasInjection or is a cd:Session)", source=source)
@@ -249,6 +266,9 @@ def _check_plain(doc: dict, source: str) -> None:
         raise InputError(f"must be a list of injections, found {type(injections).__name__}", source=source, field="injections")
     if not injections:
         raise InputError("empty: a session needs at least one injection", source=source, field="injections")
+    if len(injections) > MAX_INJECTIONS:
+        raise InputError(f"{len(injections):,} injections is more than one session can hold (at most {MAX_INJECTIONS:,})",
+                         source=source, field="injections")
     for n, inj in enumerate(injections):
         where = f"injections[{n}]"
         _check_object(inj, INJECTION_FIELDS, "an object with muscle and side", source, where)
@@ -462,6 +482,9 @@ def _resolve(graph: Graph, root, injections, ontology, source, profile, plain) -
     out.add((iri, CD.identifier, Literal(ident)))
     if not injections:
         raise InputError("no injections: a session needs at least one", source=source, field="injections")
+    if len(injections) > MAX_INJECTIONS:
+        raise InputError(f"{len(injections):,} injections is more than one session can hold (at most {MAX_INJECTIONS:,})",
+                         source=source, field="injections")
 
     # Session-level enumerations, with the ontology's defaults.
     for prop, prop_name, kind in ((CD.approach, CD.approachName, "approach"), (CD.setting, CD.settingName, "setting")):
@@ -500,7 +523,7 @@ def _resolve(graph: Graph, root, injections, ontology, source, profile, plain) -
     seen_ids: dict[str, str] = {}
     result: list[Injection] = []
     for n, node in enumerate(ordered):
-        field = f"injections[{n}]" if plain else f"injection {node.n3() if isinstance(node, URIRef) else n}"
+        field = f"injection<{node}>" if isinstance(node, URIRef) and not plain else f"injections[{n}]"
         given = _one(_text(graph, node, CD.identifier), source, f"{field}.id")
         if given is None and isinstance(node, URIRef) and not plain:
             given = str(node).rstrip("/").rsplit("/", 1)[-1].rsplit("#", 1)[-1]
@@ -522,6 +545,9 @@ def _resolve(graph: Graph, root, injections, ontology, source, profile, plain) -
     if agents:
         _resolve_agent(graph, agents[0], iri, out, ontology, source, plain)
     billed = sorted(graph.objects(root, CD.billed), key=order)
+    if len(billed) > MAX_CLAIM_LINES:
+        raise InputError(f"{len(billed):,} claim lines is more than one claim can hold (at most {MAX_CLAIM_LINES:,})",
+                         source=source, field="billed")
     claim = [_resolve_claim_line(graph, node, URIRef(f"{iri}/claim/{n + 1}"), n, iri, out, ontology, source, plain)
              for n, node in enumerate(billed)]
 
@@ -612,6 +638,10 @@ def _resolve_agent(graph, node, session_iri, out, ontology, source, plain) -> No
     if discarded < 0:
         raise InputError(f"cannot be negative, found {discarded}", source=source, field="agent.units_discarded")
     vials = [int(v) for v in onto.objects(product, CD.vialSize)]
+    if vials and administered > MAX_VIALS_PER_SESSION * max(vials):
+        raise InputError(f"{administered} units is more than {MAX_VIALS_PER_SESSION} of the largest {label} vials "
+                         f"({MAX_VIALS_PER_SESSION * max(vials):,} units) in one session: check the amount",
+                         source=source, field="agent.units_administered")
     if vials and discarded > max(vials):
         raise InputError(f"{discarded} units discarded is more than the largest {label} vial ({max(vials)} units)",
                          source=source, field="agent.units_discarded")

@@ -1,29 +1,117 @@
-"""Every bad input in tests/errors ends in exit 2 with a message naming field and value.
+"""The bad-input matrix (tests/errors_matrix.py, docs/errors.md): every row is checked here.
 
-A fixture is a session file (.json or .ttl) and, beside it, NAME.expect.json:
-{"exit": 2, "message": [substrings the stderr line must contain]}.
+For each kind of bad input: `chemoden code` exits as documented with one line naming the field
+and the value, exactly the line docs/errors.md shows, no traceback, nothing fetched and nothing
+read outside the input (tests/guard.py); in one batch over all of them, each is an error record
+naming the same field while the good sessions around them are coded; `POST /code` answers as
+documented with the same field.
 """
-
-import json
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
-ERROR_DIR = Path(__file__).parent / "errors"
-INPUTS = sorted(p for p in ERROR_DIR.iterdir() if not p.name.endswith(".expect.json"))
+from errors_matrix import ERRORS, GOOD, documented, field_of, file_cases, made_cases, post_code, run_batch, run_code
+
+FILE_CASES = file_cases()
+MADE = ["ten-megabyte-session", "ten-thousand-injections", "symlink-loop", "missing-file", "unknown-profile-option"]
 
 
-@pytest.mark.parametrize("path", INPUTS, ids=[p.name for p in INPUTS])
-def test_bad_input(path):
-    expect = json.loads(path.with_name(path.stem + ".expect.json").read_text())
-    proc = subprocess.run([sys.executable, "-m", "reasoner", "code", str(path)],
-                          capture_output=True, text=True, timeout=120)
-    assert proc.returncode == expect["exit"], proc.stderr
+@pytest.fixture(scope="module")
+def made(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("made-errors")
+    return folder, {c.name: c for c in made_cases(folder)}
+
+
+@pytest.fixture(scope="module")
+def docs():
+    return documented()
+
+
+def _case(name, made):
+    folder, cases = made
+    case = next((c for c in FILE_CASES if c.name == name), None) or cases[name]
+    return case, folder
+
+
+def test_the_matrix_has_every_case_and_at_least_thirty(docs):
+    kinds = [c.kind for c in FILE_CASES] + ["a 10 MB session", "10,000 injections in one session",
+                                            "unreadable file (a symbolic link to itself)", "missing file",
+                                            "unknown profile (--profile)"]
+    assert sorted(docs) == sorted(kinds)
+    assert len(kinds) >= 30
+
+
+@pytest.mark.parametrize("name", [c.name for c in FILE_CASES] + MADE)
+def test_code_answers_as_documented(name, made, docs):
+    case, folder = _case(name, made)
+    proc = run_code(case, folder)
+    assert "GUARD" not in proc.stderr, proc.stderr  # nothing fetched, nothing read outside the input
     assert "Traceback" not in proc.stderr
+    assert proc.returncode == case.exit, proc.stderr
     assert proc.stdout == ""
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1, proc.stderr
-    for fragment in expect["message"]:
+    for fragment in case.fragments:
         assert fragment.lower() in lines[0].lower(), (fragment, lines[0])
+    row = docs[case.kind]
+    assert row["exit"] == proc.returncode
+    assert row["message"] == lines[0].replace(str(folder), "<tmp>"), "docs/errors.md is stale: regenerate it"
+
+
+@pytest.mark.xdist_group("errors-batch")
+def test_batch_gives_each_bad_file_an_error_record_and_codes_the_rest(made, docs):
+    folder, cases = made
+    in_batch = [c for c in FILE_CASES + list(cases.values()) if c.in_batch]
+    batch = run_batch(in_batch, folder)
+    assert "GUARD" not in batch["proc"].stderr and "Traceback" not in batch["proc"].stderr
+    assert batch["proc"].returncode == 2, batch["proc"].stderr
+    assert len(batch["coded"]) == len(GOOD) * len(in_batch)  # nothing lost around the bad records
+    assert all("lines" in r for r in batch["coded"])
+    assert batch["files"] == len(batch["coded"]) + len(batch["errors"])
+    for case in in_batch:
+        record = batch["errors"].get(case.path.name)
+        assert record is not None, case.name
+        expected = field_of(docs[case.kind]["message"].replace("<tmp>", str(folder)), case)
+        assert record["error"]["field"] == expected, (case.name, record)
+        assert docs[case.kind]["batch"] == (f"`{expected}`" if expected else "(none: the file)")
+
+
+@pytest.mark.parametrize("name", [c.name for c in FILE_CASES if c.is_json] + ["ten-thousand-injections"])
+def test_post_code_answers_as_documented(name, made, docs, endpoint):
+    case, folder = _case(name, made)
+    status, answer = post_code(endpoint, case.path.read_bytes())
+    assert str(status) == docs[case.kind]["post"]
+    assert 400 <= status < 500
+    if status == 400:
+        expected = field_of(docs[case.kind]["message"], case)
+        if expected and expected != "--profile":
+            assert answer["error"]["field"] == expected, answer
+        assert answer["error"]["message"]
+
+
+def test_the_fixture_folder_holds_only_cases():
+    names = {c.name for c in FILE_CASES}
+    for path in ERRORS.iterdir():
+        stem = path.name[: -len(".expect.json")] if path.name.endswith(".expect.json") else path.stem
+        assert stem in names, path
+
+
+def test_the_guard_stops_a_read_outside_the_input_and_any_network_use(tmp_path):
+    """So that 'no GUARD line' above means something."""
+    import shutil
+    import subprocess
+    import sys
+
+    from errors_matrix import ROOT, TESTS
+
+    outside = tmp_path / "elsewhere.json"
+    shutil.copy(GOOD[0], outside)
+    read = subprocess.run([sys.executable, str(TESTS / "guard.py"), "code", str(outside)], capture_output=True,
+                          text=True, timeout=120, cwd=ROOT)
+    assert read.returncode == 98 and "read outside" in read.stderr
+    import os
+    import tempfile
+
+    env = dict(os.environ, CHEMODEN_GUARD_ALLOW=tempfile.gettempdir())  # serve keeps its store in a temporary folder
+    net = subprocess.run([sys.executable, str(TESTS / "guard.py"), "serve", "--port", "0"], capture_output=True,
+                         text=True, timeout=120, cwd=ROOT, env=env)
+    assert net.returncode == 99 and "network use" in net.stderr

@@ -1,0 +1,192 @@
+"""Fuzzing: generated and mutated inputs through parsing, validation and coding.
+
+    python tests/fuzzing.py --count 10000        # what `make fuzz` runs
+    python tests/fuzzing.py --count 300 --seed 3 # a short run (tests/test_fuzz.py does this)
+
+Each input is a realistic session (benchmarks/generate.py) or one of the examples, then
+mutated at one of three levels: the JSON value (fields dropped, retyped, emptied, swapped,
+huge or negative numbers, junk strings, deep nesting), the text (truncated, bytes flipped,
+invalid UTF-8, characters inserted), or the Turtle of a session. Every input must end in a
+coded result or an InputError naming what is wrong; anything else (another exception, an
+InputError without a message) is a crash and is reported with the input that caused it.
+Deterministic for a seed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import random
+import sys
+import time
+import traceback
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from generate import generate  # noqa: E402
+
+from reasoner import load_ontology  # noqa: E402
+from reasoner.errors import ChemodenError  # noqa: E402
+from reasoner.pipeline import code  # noqa: E402
+from reasoner.session import read_bytes  # noqa: E402
+
+JUNK = ["", " ", "null", "-1", "1e309", "NaN", "\u0000", "\ud7ff", "左", "🦴", "x" * 5000, "{", "@context",
+        "http://example.org/", "file:///etc/passwd", "<script>", "left left", "bilateral right", "0023-3921-02",
+        "J0585", "64642", "50", "RT"]
+VALUES = [None, True, False, 0, -1, 1.5, -0.0, 10**30, float("inf"), [], {}, [[]], {"@id": "x"}, "", "  ",
+          {"@context": "http://example.org/context.jsonld"}, {"@context": {"@import": "file:///etc/hosts"}}]
+
+
+def _paths(value, path=()):
+    """Every path to a node of a JSON value."""
+    yield path
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from _paths(item, path + (key,))
+    elif isinstance(value, list):
+        for n, item in enumerate(value):
+            yield from _paths(item, path + (n,))
+
+
+def _get(value, path):
+    for step in path:
+        value = value[step]
+    return value
+
+
+def _set(doc, path, new):
+    if not path:
+        return new
+    parent = _get(doc, path[:-1])
+    parent[path[-1]] = new
+    return doc
+
+
+def mutate_json(rng: random.Random, doc):
+    doc = copy.deepcopy(doc)
+    for _ in range(rng.choice([1, 1, 1, 2, 3])):
+        paths = list(_paths(doc))
+        path = rng.choice(paths)
+        target = _get(doc, path)
+        move = rng.randrange(9)
+        if move == 0 and path:  # drop a field or an element
+            parent = _get(doc, path[:-1])
+            del parent[path[-1]]
+        elif move == 1:
+            doc = _set(doc, path, rng.choice(VALUES))
+        elif move == 2:
+            doc = _set(doc, path, rng.choice(JUNK))
+        elif move == 3 and isinstance(target, (int, float)) and not isinstance(target, bool):
+            doc = _set(doc, path, rng.choice([-target, target * 10**6, target + 0.5, 0, str(target)]))
+        elif move == 4 and isinstance(target, str):
+            cut = rng.randrange(len(target) + 1)
+            doc = _set(doc, path, rng.choice([target[:cut], target.upper(), target + " " + target,
+                                              target[::-1], target.replace("e", "é")]))
+        elif move == 5 and isinstance(target, list) and target:
+            target.append(copy.deepcopy(rng.choice(target)))  # a duplicate (same injection id, same line)
+        elif move == 6 and isinstance(target, dict):
+            target[rng.choice(["side", "muscle", "id", "units", "extra", "@type", "@id"])] = rng.choice(JUNK + VALUES)
+        elif move == 7:
+            nested = rng.choice(VALUES + JUNK)
+            for _ in range(rng.randrange(1, 60)):
+                nested = [nested] if rng.random() < 0.5 else {"a": nested}
+            doc = _set(doc, path, nested)
+        elif move == 8 and isinstance(target, list):
+            rng.shuffle(target)
+    return doc
+
+
+def mutate_bytes(rng: random.Random, data: bytes) -> bytes:
+    data = bytearray(data)
+    move = rng.randrange(5)
+    if move == 0 and data:
+        return bytes(data[: rng.randrange(len(data))])
+    if move == 1 and data:
+        for _ in range(rng.randrange(1, 4)):
+            data[rng.randrange(len(data))] = rng.randrange(256)
+    elif move == 2:
+        pos = rng.randrange(len(data) + 1)
+        data[pos:pos] = rng.choice([b"\xff\xfe", b"\xc3", b"\x00", "é".encode(), b"}", b"]", b'"', b",", b"\\"])
+    elif move == 3:
+        return b"\xef\xbb\xbf" + bytes(data)
+    elif move == 4 and data:
+        start = rng.randrange(len(data))
+        del data[start:start + rng.randrange(1, 40)]
+    return bytes(data)
+
+
+def inputs(count: int, seed: int, ontology):
+    """(label, bytes, format) inputs, deterministic for the seed."""
+    rng = random.Random(seed)
+    sessions = list(generate(max(50, count // 20), seed=seed, ontology=ontology))
+    examples = [(p.read_bytes(), "turtle" if p.suffix == ".ttl" else "json") for p in sorted((ROOT / "examples").iterdir())]
+    for n in range(count):
+        kind = rng.randrange(10)
+        if kind < 5:
+            doc = mutate_json(rng, rng.choice(sessions))
+            try:
+                text = json.dumps(doc, ensure_ascii=rng.random() < 0.5, allow_nan=True)
+            except (ValueError, RecursionError):
+                continue
+            yield f"json-mutation-{n}", text.encode("utf-8", "surrogatepass"), "json"
+        elif kind < 8:
+            data, fmt = rng.choice(examples) if rng.random() < 0.3 else (json.dumps(rng.choice(sessions)).encode(), "json")
+            yield f"byte-mutation-{n}", mutate_bytes(rng, data), fmt
+        elif kind < 9:
+            data = [e for e in examples if e[1] == "turtle"][0][0]
+            yield f"turtle-mutation-{n}", mutate_bytes(rng, data), "turtle"
+        else:
+            yield f"generated-{n}", json.dumps(rng.choice(sessions)).encode(), "json"
+
+
+def run(count: int, seed: int, stream=sys.stdout) -> dict:
+    ontology = load_ontology()
+    outcomes: Counter = Counter()
+    crashes: list[tuple[str, bytes, str]] = []
+    slowest = (0.0, "")
+    start = time.monotonic()
+    for label, data, fmt in inputs(count, seed, ontology):
+        t = time.monotonic()
+        try:
+            sessions = read_bytes(data, ontology, source=label, fmt=fmt)
+            for session in sessions:
+                code(session, ontology)
+            outcomes["coded"] += 1
+        except ChemodenError as exc:
+            if not exc.message:
+                crashes.append((label, data, "an input error without a message"))
+            outcomes["input error"] += 1
+        except Exception:  # anything else is a crash
+            crashes.append((label, data, traceback.format_exc(limit=3)))
+        took = time.monotonic() - t
+        if took > slowest[0]:
+            slowest = (took, label)
+    seconds = time.monotonic() - start
+    report = {"inputs": sum(outcomes.values()) + len(crashes),
+              "coded": outcomes["coded"], "input_errors": outcomes["input error"], "crashes": len(crashes),
+              "seconds": round(seconds, 1), "slowest_s": round(slowest[0], 3), "slowest": slowest[1]}
+    print(f"fuzz: {report['inputs']} inputs in {report['seconds']} s: {report['coded']} coded, "
+          f"{report['input_errors']} input errors, {report['crashes']} crashes; slowest {report['slowest_s']} s "
+          f"({report['slowest']})", file=stream)
+    for label, data, what in crashes[:10]:
+        print(f"CRASH {label}: {data[:200]!r}\n{what}", file=stream)
+    report["crash_list"] = crashes
+    return report
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description="Chemoden fuzzing: generated and mutated inputs")
+    parser.add_argument("--count", type=int, default=10_000)
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args(argv)
+    report = run(args.count, args.seed)
+    return 1 if report["crashes"] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
