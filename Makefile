@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 # YASGUI for the query page of `chemoden serve`, from the npm registry (package-lock.json)
 WEB    := node_modules/.package-lock.json
 
-.PHONY: run test setup clean golden bench browser fuzz
+.PHONY: run test setup clean golden bench browser fuzz load
 
 setup: $(STAMP) $(WEB) browser
 
@@ -41,6 +41,10 @@ test: $(STAMP) $(WEB) browser
 # 10,000 generated and mutated inputs through reading, validation and coding; 0 crashes allowed
 fuzz: $(STAMP)
 	$(BIN)/python tests/fuzzing.py --count 10000
+
+# 50 concurrent clients (library queries and POST /code) for 60 s against a loopback server
+load: $(STAMP)
+	$(BIN)/python benchmarks/load.py --clients 50 --seconds 60
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench.py

@@ -1,6 +1,7 @@
 """Shared fixtures: the shipped ontology, loaded once per test process."""
 
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -8,6 +9,7 @@ import pytest
 from reasoner import load_ontology
 
 TESTS = Path(__file__).parent
+sys.path.insert(0, str(TESTS.parent / "benchmarks"))  # generate.py and load.py for the tests
 CASES = sorted((TESTS / "cases").glob("*.json"))
 AUDITS = sorted((TESTS / "audit").glob("*.json"))
 ERRORS = sorted((TESTS / "errors").glob("*"))

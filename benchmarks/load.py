@@ -1,0 +1,198 @@
+"""Load test of `chemoden serve`: concurrent clients mixing library queries and POST /code.
+
+    make load                                   # 50 clients for 60 s (the issue's figure)
+    python benchmarks/load.py --clients 10 --seconds 5   # a short run (tests/test_load.py)
+
+Starts its own server on a free loopback port (never another host), over the bundled examples,
+then runs the clients for the given time. Each client loops: a library query (GET or POST,
+varied formats) or a generated session to POST /code. Prints one table: requests, throughput,
+p50/p99 latency, errors (any status other than 200, or a failed connection), and the memory of
+the server and its workers sampled through the run (first, largest, last). Exit 1 on any error
+or when memory grew by more than a quarter from the first sample after warm-up to the last.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import random
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from urllib.parse import urlencode
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+ACCEPTS = ["application/sparql-results+json", "application/sparql-results+xml", "text/csv", "text/tab-separated-values"]
+
+
+def start_server(workers: int) -> tuple[subprocess.Popen, str]:
+    proc = subprocess.Popen([sys.executable, "-m", "reasoner", "serve", "--host", "127.0.0.1", "--port", "0",
+                             "--session", "examples", "--workers", str(workers)],
+                            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        line = proc.stderr.readline()
+        if not line and proc.poll() is not None:
+            raise SystemExit("chemoden serve did not start")
+        if "SPARQL endpoint http://" in line:
+            url = line.split("SPARQL endpoint ")[1].split()[0].rsplit("/sparql", 1)[0]
+            threading.Thread(target=lambda: [None for _ in proc.stderr], daemon=True).start()  # keep the pipe drained
+            return proc, url
+    proc.kill()
+    raise SystemExit("chemoden serve did not start in time")
+
+
+def _rss_kib(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def _tree(pid: int) -> list[int]:
+    """The process and its descendants (the server and its worker processes)."""
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        try:
+            children = Path(f"/proc/{p}/task/{p}/children").read_text().split()
+        except OSError:
+            children = []
+        todo += [int(c) for c in children]
+    return out
+
+
+def memory_mib(pid: int) -> float:
+    return sum(_rss_kib(p) for p in _tree(pid)) / 1024
+
+
+def library(url: str) -> list[dict]:
+    host, port = url.split("//")[1].split(":")
+    conn = http.client.HTTPConnection(host, int(port), timeout=60)
+    conn.request("GET", "/queries")
+    queries = json.loads(conn.getresponse().read())
+    conn.close()
+    for q in queries:
+        body = " ".join(line for line in q["query"].splitlines() if not line.lstrip().startswith("#")).upper()
+        q["form"] = min(("SELECT", "ASK", "CONSTRUCT", "DESCRIBE"),
+                        key=lambda k: body.find(k) if k in body else len(body) + 1).lower()
+    return queries
+
+
+def client(url: str, stop: float, queries: list[dict], sessions: list[str], seed: int, out: list, errors: list) -> None:
+    rng = random.Random(seed)
+    host, port = url.split("//")[1].split(":")
+    conn = http.client.HTTPConnection(host, int(port), timeout=120)
+    while time.monotonic() < stop:
+        start = time.monotonic()
+        kind = "code" if rng.random() < 0.4 else "query"
+        try:
+            if kind == "code":
+                conn.request("POST", "/code", body=rng.choice(sessions).encode(),
+                             headers={"Content-Type": "application/json"})
+            else:
+                query = rng.choice(queries)
+                form = query["form"]
+                accept = ("text/turtle" if form in ("construct", "describe") else
+                          rng.choice(ACCEPTS[:2]) if form == "ask" else rng.choice(ACCEPTS))
+                if rng.random() < 0.5:
+                    conn.request("GET", "/sparql?" + urlencode({"query": query["query"]}), headers={"Accept": accept})
+                else:
+                    conn.request("POST", "/sparql", body=urlencode({"query": query["query"]}).encode(),
+                                 headers={"Accept": accept, "Content-Type": "application/x-www-form-urlencoded"})
+            answer = conn.getresponse()
+            body = answer.read()
+            took = time.monotonic() - start
+            if answer.status != 200:
+                errors.append(f"{kind}: {answer.status} {body[:200]!r}")
+            out.append((kind, took))
+        except (OSError, http.client.HTTPException) as exc:
+            errors.append(f"{kind}: {type(exc).__name__}: {exc}")
+            conn.close()
+            conn = http.client.HTTPConnection(host, int(port), timeout=120)
+    conn.close()
+
+
+def run(clients: int = 50, seconds: float = 60.0, workers: int = 2, stream=sys.stdout) -> dict:
+    from generate import generate
+
+    sessions = [json.dumps(d) for d in generate(200, seed=5)]
+    server, url = start_server(workers)
+    try:
+        queries = library(url)
+        samples: list[tuple[float, float]] = []
+        results: list[tuple[str, float]] = []
+        errors: list[str] = []
+        begin = time.monotonic()
+        stop = begin + seconds
+        threads = [threading.Thread(target=client, args=(url, stop, queries, sessions, n, results, errors))
+                   for n in range(clients)]
+        for t in threads:
+            t.start()
+        while any(t.is_alive() for t in threads):
+            samples.append((time.monotonic() - begin, memory_mib(server.pid)))
+            time.sleep(min(1.0, max(0.1, seconds / 60)))
+        for t in threads:
+            t.join()
+        elapsed = time.monotonic() - begin
+    finally:
+        server.terminate()
+        try:
+            server.wait(20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+    latencies = sorted(t for _, t in results)
+
+    def pct(q: float) -> float:
+        return latencies[min(len(latencies) - 1, int(q * (len(latencies) - 1)))] * 1000 if latencies else 0.0
+
+    warm = [m for t, m in samples if t >= min(seconds * 0.2, 5)] or [m for _, m in samples]
+    report = {
+        "clients": clients, "seconds": round(elapsed, 1), "requests": len(results) + len(errors),
+        "queries": sum(1 for k, _ in results if k == "query"), "codes": sum(1 for k, _ in results if k == "code"),
+        "throughput_per_s": round(len(results) / elapsed, 1) if elapsed else 0.0,
+        "p50_ms": round(pct(0.5), 1), "p99_ms": round(pct(0.99), 1),
+        "mean_ms": round(statistics.mean(latencies) * 1000, 1) if latencies else 0.0,
+        "errors": len(errors), "memory_first_mib": round(warm[0], 1) if warm else 0.0,
+        "memory_max_mib": round(max(warm), 1) if warm else 0.0, "memory_last_mib": round(warm[-1], 1) if warm else 0.0,
+    }
+    report["memory_flat"] = bool(warm) and warm[-1] <= warm[0] * 1.25
+    rows = [("clients", report["clients"]), ("duration", f"{report['seconds']} s"),
+            ("requests (queries / POST /code)", f"{report['requests']} ({report['queries']} / {report['codes']})"),
+            ("throughput", f"{report['throughput_per_s']} requests/s"),
+            ("latency p50 / p99", f"{report['p50_ms']} / {report['p99_ms']} ms"), ("errors", report["errors"]),
+            ("server memory, first / largest / last", f"{report['memory_first_mib']} / {report['memory_max_mib']} / "
+                                                      f"{report['memory_last_mib']} MiB"),
+            ("memory flat (last <= 1.25 x first)", "yes" if report["memory_flat"] else "NO")]
+    width = max(len(r[0]) for r in rows)
+    print("\n".join(f"{name.ljust(width)}  {value}" for name, value in rows), file=stream)
+    for error in errors[:10]:
+        print(f"ERROR {error}", file=stream)
+    return report
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description="load test of chemoden serve (loopback only)")
+    parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument("--seconds", type=float, default=60.0)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--json", metavar="FILE", help="also write the numbers to FILE")
+    args = parser.parse_args(argv)
+    report = run(min(args.clients, 200), min(args.seconds, 600.0), args.workers)
+    if args.json:
+        Path(args.json).write_text(json.dumps(report, indent=2) + "\n")
+    return 0 if report["errors"] == 0 and report["memory_flat"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

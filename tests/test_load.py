@@ -1,0 +1,17 @@
+"""A short load test (the long one is `make load`): concurrent clients mixing library queries
+and POST /code get only 200 answers, and the server's memory does not grow."""
+
+import io
+
+import pytest
+
+from load import run
+
+
+@pytest.mark.xdist_group("load")
+def test_ten_clients_for_six_seconds_without_an_error():
+    out = io.StringIO()
+    report = run(clients=10, seconds=6, workers=2, stream=out)
+    assert report["errors"] == 0, out.getvalue()
+    assert report["queries"] > 10 and report["codes"] > 5, out.getvalue()
+    assert report["memory_flat"], out.getvalue()
