@@ -13,7 +13,7 @@ from pathlib import Path
 
 from .errors import EXIT_CONFLICTS, EXIT_OK, ChemodenError, InputError
 from .ontology import load
-from .pipeline import PATHS, code
+from .pipeline import PATHS, code, validate
 from .session import read_bytes, read_path
 
 EXIT_INTERNAL = 4
@@ -85,7 +85,7 @@ def _code(args) -> int:
                     if not s.claim:
                         raise InputError("missing or empty: an audit needs the claim's billed lines",
                                          source=s.source, field="billed")
-            results = [code(s, ontology, args.engine) for s in sessions]
+            results = [code(s, ontology, args.engine) for s in validate(sessions, ontology)]
         except ChemodenError as exc:
             print(f"chemoden: {exc}", file=sys.stderr)
             status = max(status, exc.exit_code)
