@@ -59,6 +59,9 @@ def _parser() -> argparse.ArgumentParser:
     batch_p.add_argument("--ontology")
     profiles_p = sub.add_parser("profiles", help="list the policy profiles")
     profiles_p.add_argument("--ontology")
+    check_p = sub.add_parser("check", help="check an ontology folder: shapes, quality checks, OWL-RL consistency, "
+                             "SPARQL syntax (exit 0 clean, 1 problems, 2 unreadable)")
+    check_p.add_argument("path", nargs="?", metavar="PATH", help="ontology folder (default: the shipped one)")
     return parser
 
 
@@ -130,13 +133,35 @@ def _profiles(args) -> int:
     return EXIT_OK
 
 
+def _check(args) -> int:
+    from . import check
+    from .ontology import default_directory
+
+    path = args.path or str(default_directory())
+    problems = check.run(path)
+    for problem in problems:
+        print(problem)
+    if problems:
+        print(f"chemoden check: {len(problems)} problem(s) in {path}", file=sys.stderr)
+        return EXIT_CONFLICTS
+    print(f"{path}: {check.summary(path)}")
+    return EXIT_OK
+
+
 def main(argv: list[str] | None = None) -> int:
+    import logging
+
+    # rdflib logs a traceback for every ill-typed literal it reads ("abc"^^xsd:integer); the
+    # shapes and the OWL-RL check report those in one line, so the log stays quiet
+    logging.getLogger("rdflib.term").setLevel(logging.ERROR)
     args = _parser().parse_args(argv)
     try:
         if args.command in ("code", "audit"):
             return _code(args)
         if args.command == "batch":
             return _batch(args)
+        if args.command == "check":
+            return _check(args)
         return _profiles(args)
     except ChemodenError as exc:
         print(f"chemoden: {exc}", file=sys.stderr)

@@ -45,6 +45,9 @@ CASES = [
      "agent cd:unitsAdministered", "found 2: 50, 70", True),
     ("turtle-position-not-a-number", TTL + "s:x cd:hasInjection s:i1 . s:i1 cd:muscleName \"SCM\" ; cd:sideName \"left\" ; cd:position \"first\" .",
      "injection <https://example.org/s/i1> cd:position", "whole number", True),
+    ("turtle-ill-typed-position", TTL + "s:x cd:hasInjection s:i1 . s:i1 cd:muscleName \"SCM\" ; cd:sideName \"left\" ;"
+     " cd:position \"x\"^^<http://www.w3.org/2001/XMLSchema#integer> .",
+     "injection <https://example.org/s/i1> cd:position", 'found "x"', True),
     ("turtle-negative-position", TTL + "s:x cd:hasInjection s:i1 . s:i1 cd:muscleName \"SCM\" ; cd:sideName \"left\" ; cd:position -1 .",
      "injection <https://example.org/s/i1> cd:position", "found -1", True),
     ("turtle-two-profiles", TTL + "s:x cd:profile cd:standardProfile, cd:rtLtProfile ; cd:hasInjection [ cd:muscleName \"SCM\" ; cd:sideName \"left\" ] .",
