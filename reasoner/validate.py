@@ -88,6 +88,17 @@ class NodeCheck:
     properties: list[PropertyCheck] = field(default_factory=list)
     closed: frozenset | None = None
 
+    def __post_init__(self):
+        self.index()
+
+    def index(self) -> None:
+        """Property checks by path, and those that must see a value: a focus node's own
+        properties then drive the work, not the number of shapes."""
+        self.by_path: dict = {}
+        for prop in self.properties:
+            self.by_path.setdefault(prop.path, []).append(prop)
+        self.required = [p for p in self.properties if p.min_count]
+
 
 @dataclass(frozen=True)
 class Violation:
@@ -184,6 +195,7 @@ class ShapeCompiler:
                        for iri in g.objects(shape, prop)]
             check = NodeCheck(shape, sorted(targets))
             check.properties = [self.property_check(p) for p in sorted(g.objects(shape, SH.property), key=str)]
+            check.index()
             if g.value(shape, SH.closed) == Literal(True):
                 allowed = {p.path for p in check.properties}
                 for ignored in g.objects(shape, SH.ignoredProperties):
@@ -235,26 +247,31 @@ class SessionValidator:
                     focus_nodes.update(o for _, o in pairs)
             for focus in focus_nodes:
                 props = index.get(focus, {})
-                for prop in check.properties:
-                    values = props.get(prop.path, ())
-                    if prop.min_count is not None or prop.max_count is not None:
-                        count = len(set(values)) if len(values) > 1 else len(values)
-                        if prop.min_count is not None and count < prop.min_count or \
-                                prop.max_count is not None and count > prop.max_count:
-                            found.append(("count", prop.shape, focus, prop.path, None))
-                    if prop.test is not None and values:
-                        found.extend(("value", prop.shape, focus, prop.path, v)
-                                     for v in (values if len(values) == 1 else set(values)) if not prop.test(v))
-                    if prop.unique_key is not None and len(values) > 1:
-                        keys: dict = {}
-                        for node in set(values):
-                            for key in index.get(node, {}).get(prop.unique_key, ()):
-                                keys.setdefault(str(key), set()).add(node)
-                        found.extend(("unique", prop.shape, node, prop.unique_key, node)
-                                     for nodes in keys.values() if len(nodes) > 1 for node in nodes)
-                if check.closed is not None:
-                    found.extend(("closed", check.shape, focus, p, v) for p in props if p not in check.closed
-                                 for v in set(props[p]))
+                for path, values in props.items():
+                    checks = check.by_path.get(path)
+                    if checks is None:
+                        if check.closed is not None and path not in check.closed:
+                            found.extend(("closed", check.shape, focus, path, v) for v in set(values))
+                        continue
+                    for prop in checks:
+                        if len(values) > 1 or (prop.min_count or 0) > 1 or prop.max_count == 0:
+                            count = len(set(values))
+                            if prop.min_count is not None and count < prop.min_count or \
+                                    prop.max_count is not None and count > prop.max_count:
+                                found.append(("count", prop.shape, focus, path, None))
+                        if prop.test is not None:
+                            found.extend(("value", prop.shape, focus, path, v)
+                                         for v in (values if len(values) == 1 else set(values)) if not prop.test(v))
+                        if prop.unique_key is not None and len(values) > 1:
+                            keys: dict = {}
+                            for node in set(values):
+                                for key in index.get(node, {}).get(prop.unique_key, ()):
+                                    keys.setdefault(str(key), set()).add(node)
+                            found.extend(("unique", prop.shape, node, prop.unique_key, node)
+                                         for nodes in keys.values() if len(nodes) > 1 for node in nodes)
+                for prop in check.required:
+                    if prop.path not in props:
+                        found.append(("count", prop.shape, focus, prop.path, None))
         if len(found) > 1:
             rank = {check.shape: n for n, check in enumerate(self.checks)}
             for n, check in enumerate(self.checks):
