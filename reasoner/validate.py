@@ -373,10 +373,10 @@ def _order(index: dict, node):
 
 def members(graph: Graph, classes: set) -> dict:
     """The ontology's individuals of each class (rdf:type, then rdfs:subClassOf upwards)."""
-    out: dict = {c: set() for c in classes}
-    for row in graph.query("SELECT ?x ?c WHERE { ?x a/<http://www.w3.org/2000/01/rdf-schema#subClassOf>* ?c }"):
-        if row.c in out:
-            out[row.c].add(row.x)
+    out: dict = {}
+    for cls in classes:
+        subclasses = set(graph.transitive_subjects(RDFS.subClassOf, cls))
+        out[cls] = {x for sub in subclasses for x in graph.subjects(RDF.type, sub)}
     return out
 
 
