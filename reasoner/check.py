@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -78,22 +78,19 @@ class Folder:
         self.queries = queryfiles.read(directory)
         for query in self.queries:
             for line, message in query.errors:
-                self.problems.append(Problem("sparql", message, self.show(query.path), line))
+                self.problems.append(Problem("sparql", message, str(query.path), line))
         self._definitions: dict[str, tuple[Path, int]] | None = None
-
-    def show(self, path: Path) -> str:
-        return str(path)
 
     def parse(self, path: Path) -> Graph | None:
         try:
             text = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
-            self.problems.append(Problem("turtle", f"cannot read: {exc}", self.show(path), 1))
+            self.problems.append(Problem("turtle", f"cannot read: {exc}", str(path), 1))
             return None
         self.texts[path] = text
         graph, line, detail = _parse_turtle(text)
         if graph is None:
-            self.problems.append(Problem("turtle", f"cannot parse Turtle ({detail}", self.show(path), line))
+            self.problems.append(Problem("turtle", f"cannot parse Turtle ({detail}", str(path), line))
         return graph
 
     @property
@@ -113,18 +110,19 @@ class Folder:
         found = self._definitions.get(key) or self._definitions.get(f"<{subject}>")
         if found is None:
             return None, None
-        return self.show(found[0]), found[1]
+        return str(found[0]), found[1]
 
     def locate(self, check: str, message: str, subject) -> Problem:
         """A problem about an RDF subject: a query file by its path, else the defining line."""
         if isinstance(subject, URIRef) and str(subject).startswith(queryfiles.FILE_BASE):
             query = next((q for q in self.queries if q.iri == subject), None)
             if query is not None:
-                return Problem(check, message, self.show(query.path), 1)
+                return Problem(check, message, str(query.path), 1)
         file, line = self.definition(subject) if subject is not None else (None, None)
         return Problem(check, message, file, line, curie(subject) if subject is not None else None)
 
     # -- the data the shapes and quality checks see ---------------------------------------
+    @cached_property
     def description(self) -> Graph:
         return queryfiles.describe(self.queries)
 
@@ -211,7 +209,7 @@ def _shapes(folder: Folder) -> list[Problem]:
     data = Graph()
     data += folder.ontology
     data += folder.name_keys()
-    data += folder.description()
+    data += folder.description
     conforms, report, _ = pyshacl.validate(data, shacl_graph=shapes, inference="none")
     if conforms:
         return problems
@@ -267,7 +265,7 @@ def _session_shapes(folder: Folder, path: Path) -> list[Problem]:
     try:
         context = json.loads((folder.directory / "context.jsonld").read_text(encoding="utf-8"))["@context"]
     except (OSError, ValueError, KeyError) as exc:
-        return [Problem("shapes", f"cannot read the JSON-LD context: {exc}", folder.show(folder.directory / "context.jsonld"), 1)]
+        return [Problem("shapes", f"cannot read the JSON-LD context: {exc}", str(folder.directory / "context.jsonld"), 1)]
     stand_in = SimpleNamespace(directory=folder.directory, graph=folder.ontology, context=context)
     try:
         SessionValidator(stand_in, path)
@@ -275,14 +273,14 @@ def _session_shapes(folder: Folder, path: Path) -> list[Problem]:
         shape = re.search(r"shape (\S+):", exc.message)
         lines = folder.texts.get(path, "").splitlines()
         line = next((n for n, text in enumerate(lines, start=1) if shape and text.startswith(shape.group(1) + " ")), 1)
-        return [Problem("shapes", exc.message, folder.show(path), line)]
+        return [Problem("shapes", exc.message, str(path), line)]
     return []
 
 
 def _qc(folder: Folder) -> list[Problem]:
     data = Graph()
     data += folder.ontology
-    data += folder.description()
+    data += folder.description
     data += folder.uberon()
     for path in folder.qc_files:
         if folder.extra.get(path) is not None:
@@ -326,9 +324,9 @@ def _changelog(folder: Folder) -> list[Problem]:
         text = path.read_text(encoding="utf-8")
     except OSError:
         return [Problem("qc changelog", f"no CHANGELOG.md: add one with a section '## {versions[-1]}' saying what changed",
-                        folder.show(path))]
+                        str(path))]
     return [Problem("qc changelog", f"no section '## {v}' for the release stamped {v} (owl:versionInfo): say what changed",
-                    folder.show(path), 1) for v in versions if not re.search(rf"^## {re.escape(v)}\b", text, re.M)]
+                    str(path), 1) for v in versions if not re.search(rf"^## {re.escape(v)}\b", text, re.M)]
 
 
 def _owl_rl(folder: Folder) -> list[Problem]:
