@@ -180,7 +180,7 @@ def _code_chunk(records: list[Record]) -> list[Output]:
     the others."""
     from . import pipeline
 
-    read = [(r, _read(r)) for r in records]
+    read = _shape_checked([(r, _read(r)) for r in records])
     sessions = [s for _, s in read if not isinstance(s, tuple)]
     coded: dict[int, Output] = {}
     if pipeline.resolve_engine(_STATE["engine"]) == "fast" and sessions:
@@ -196,6 +196,18 @@ def _code_chunk(records: list[Record]) -> list[Output]:
         else:
             out.append(coded.get(id(item)) or _code_one(record, item))
     return out
+
+
+def _shape_checked(read: list) -> list:
+    """A session whose input breaks ontology/shapes/session.ttl becomes its error line, as in
+    `chemoden code`; the whole chunk is checked in one call (reasoner/validate.py)."""
+    from .validate import check_sessions
+
+    at = [n for n, (_, item) in enumerate(read) if not isinstance(item, tuple)]
+    for n, error in zip(at, check_sessions([read[n][1] for n in at], _STATE["ontology"])):
+        if error is not None:
+            read[n] = (read[n][0], _error_line(read[n][0], error.field, error.message))
+    return read
 
 
 def _chunks(records: Iterator[Record], size: int) -> Iterator[list[Record]]:

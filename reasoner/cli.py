@@ -13,7 +13,7 @@ from pathlib import Path
 
 from .errors import EXIT_CONFLICTS, EXIT_INPUT, EXIT_OK, ChemodenError, InputError
 from .ontology import load
-from .pipeline import PATHS, code
+from .pipeline import PATHS, code, validate
 from .session import read_bytes, read_path
 
 EXIT_INTERNAL = 4
@@ -78,6 +78,9 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--profile")
         p.add_argument("--engine", choices=PATHS, default="auto")
         p.add_argument("--ontology")
+    check_p = sub.add_parser("check", help="check an ontology folder: shapes, quality checks, OWL-RL consistency, "
+                             "SPARQL syntax (exit 0 clean, 1 problems, 2 unreadable)")
+    check_p.add_argument("path", nargs="?", metavar="PATH", help="ontology folder (default: the shipped one)")
     return parser
 
 
@@ -104,7 +107,7 @@ def _code(args) -> int:
                     if not s.claim:
                         raise InputError("missing or empty: an audit needs the claim's billed lines",
                                          source=s.source, field="billed")
-            results = [code(s, ontology, args.engine) for s in sessions]
+            results = [code(s, ontology, args.engine) for s in validate(sessions, ontology)]
         except ChemodenError as exc:
             print(f"chemoden: {exc}", file=sys.stderr)
             status = max(status, exc.exit_code)
@@ -188,9 +191,27 @@ def _serve(args) -> int:
     limits = Limits(timeout=args.timeout, max_rows=args.max_rows, max_request=args.max_request)
     return serve(dataset, ontology, host=args.host, port=args.port, workers=args.workers, limits=limits,
                  profile=args.profile, engine=args.engine)
+def _check(args) -> int:
+    from . import check
+    from .ontology import default_directory
+
+    path = args.path or str(default_directory())
+    problems = check.run(path)
+    for problem in problems:
+        print(problem)
+    if problems:
+        print(f"chemoden check: {len(problems)} problem(s) in {path}", file=sys.stderr)
+        return EXIT_CONFLICTS
+    print(f"{path}: {check.summary(path)}")
+    return EXIT_OK
 
 
 def main(argv: list[str] | None = None) -> int:
+    import logging
+
+    # rdflib logs a traceback for every ill-typed literal it reads ("abc"^^xsd:integer); the
+    # shapes and the OWL-RL check report those in one line, so the log stays quiet
+    logging.getLogger("rdflib.term").setLevel(logging.ERROR)
     args = _parser().parse_args(argv)
     try:
         if args.command in ("code", "audit"):
@@ -201,6 +222,8 @@ def main(argv: list[str] | None = None) -> int:
             return _query(args)
         if args.command == "serve":
             return _serve(args)
+        if args.command == "check":
+            return _check(args)
         return _profiles(args)
     except ChemodenError as exc:
         print(f"chemoden: {exc}", file=sys.stderr)

@@ -74,7 +74,9 @@ def parse_header(text: str) -> dict[str, str]:
     return header
 
 
-def _query_form(text: str) -> str:
+def _query_form(text: str, read_only: bool = False) -> str:
+    """construct, select or update; with `read_only` (the library of named queries) also ask
+    and describe, which no rule, conflict, audit check or note may be."""
     body = "\n".join(
         line for line in text.splitlines()
         if not line.lstrip().startswith("#") and not re.match(r"\s*(PREFIX|BASE)\b", line, re.I)
@@ -87,6 +89,8 @@ def _query_form(text: str) -> str:
         return "construct"
     if keyword == "SELECT":
         return "select"
+    if read_only and keyword in ("ASK", "DESCRIBE"):
+        return keyword.lower()
     raise ValueError(f"expected CONSTRUCT, SELECT or an update, found {keyword or 'nothing'!r}")
 
 

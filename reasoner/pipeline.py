@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rdflib import Graph
 
-from . import fastpath, inference
+from . import fastpath, inference, validate as shapes
 from .backend import RdflibBackend
 from .derive import derive
 from .ontology import Ontology, load
@@ -18,6 +18,15 @@ def classify(session: Session, ontology: Ontology, engine: str = "auto") -> Grap
     graph += ontology.graph
     graph += session.graph
     return inference.closure(graph, engine)
+
+
+def validate(sessions: list[Session], ontology: Ontology | None = None) -> list[Session]:
+    """Check the sessions' input against ontology/shapes/session.ttl (all of them in one pass);
+    the first violation is raised as an InputError naming the field as the user wrote it."""
+    error = shapes.first_error(sessions, ontology or load())
+    if error is not None:
+        raise error
+    return sessions
 
 
 PATHS = ("auto", "fast", "owlrl", "reasonable")
@@ -87,17 +96,17 @@ def fast_coder(ontology: Ontology) -> "fastpath.FastCoder":
 def code_file(path, ontology: Ontology | None = None, profile: str | None = None, engine: str = "auto") -> list[Result]:
     """Read, validate and code every session in a file (JSON, JSON-LD or Turtle)."""
     ontology = ontology or load()
-    return [code(s, ontology, engine) for s in read_path(path, ontology, profile)]
+    return [code(s, ontology, engine) for s in validate(read_path(path, ontology, profile), ontology)]
 
 
 def code_json(doc: dict, ontology: Ontology | None = None, profile: str | None = None, engine: str = "auto") -> Result:
     """Code a session given as a parsed JSON object."""
     ontology = ontology or load()
-    return code(read_document(doc, ontology, profile=profile), ontology, engine)
+    return code(validate([read_document(doc, ontology, profile=profile)], ontology)[0], ontology, engine)
 
 
 def code_text(text: str | bytes, ontology: Ontology | None = None, profile: str | None = None,
               engine: str = "auto", fmt: str | None = None) -> list[Result]:
     """Code the sessions in a JSON or Turtle text."""
     ontology = ontology or load()
-    return [code(s, ontology, engine) for s in read_bytes(text, ontology, fmt=fmt, profile=profile)]
+    return [code(s, ontology, engine) for s in validate(read_bytes(text, ontology, fmt=fmt, profile=profile), ontology)]

@@ -56,6 +56,11 @@ class Session:
     profile_name: str
     injections: list[Injection] = field(default_factory=list)
     claim: list[dict] | None = None  # billed lines as given, when the session carries a claim
+    # the input as parsed, before names were resolved: reasoner/validate.py checks it against
+    # ontology/shapes/session.ttl (plain: it came from plain JSON, so fields are JSON keys)
+    input_graph: object = None  # an rdflib Graph (Turtle, JSON-LD) or a Facts (plain JSON)
+    input_root: object = None
+    plain: bool = False
     _graph: Graph | None = field(default=None, repr=False, compare=False)
 
     @property
@@ -516,7 +521,9 @@ def _resolve(graph: Graph, root, injections, ontology, source, profile, plain) -
     # Injections, in input order.
     def order(node):
         pos = graph.value(node, CD.position)
-        return (int(pos) if pos is not None else 1 << 30, str(graph.value(node, CD.identifier) or node))
+        pos = pos.toPython() if isinstance(pos, Literal) else None  # a malformed one is the shapes' to report
+        return (pos if isinstance(pos, int) and not isinstance(pos, bool) else 1 << 30,
+                str(graph.value(node, CD.identifier) or node))
 
     ordered = sorted(injections, key=order)
     explicit = {str(graph.value(n, CD.identifier)) for n in ordered if graph.value(n, CD.identifier) is not None}
@@ -552,7 +559,8 @@ def _resolve(graph: Graph, root, injections, ontology, source, profile, plain) -
              for n, node in enumerate(billed)]
 
     return Session(iri=iri, identifier=str(ident), source=source, triples=list(out), profile=chosen,
-                   profile_name=names.name_of(chosen), injections=result, claim=claim or None)
+                   profile_name=names.name_of(chosen), injections=result, claim=claim or None,
+                   input_graph=graph, input_root=root, plain=plain)
 
 
 def _resolve_injection(graph, node, inj_iri, ident, field, out, ontology, source) -> Injection:

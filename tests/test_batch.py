@@ -49,6 +49,19 @@ def test_every_record_in_order_with_error_records(batch_input, tmp_path):
     assert "\r[" not in proc.stderr  # no progress bar when not a terminal
 
 
+def test_a_record_breaking_the_session_shapes_is_an_error_record(tmp_path):
+    jsonld = {"@context": {"@vocab": "https://w3id.org/chemoden#", "injections": "hasInjection",
+                           "muscle": "muscleName", "id": "identifier"},
+              "id": "typo", "injections": [{"id": "i1", "muscle": "procerus", "sidee": "left"}]}
+    path = tmp_path / "in.jsonl"
+    path.write_text(EXAMPLES[0].read_text().replace("\n", " ") + "\n" + json.dumps(jsonld) + "\n")
+    out = tmp_path / "out.jsonl"
+    assert run(str(path), "-o", str(out), "--jobs", "1", "--quiet").returncode == 2
+    good, bad = records(out)
+    assert "lines" in good
+    assert bad["error"]["field"] == 'injection "i1" cd:sidee' and "unknown field" in bad["error"]["message"]
+
+
 def test_same_objects_as_code_json(batch_input, tmp_path):
     out = tmp_path / "out.jsonl"
     run(str(batch_input), "-o", str(out), "--jobs", "1", "--quiet")

@@ -1,0 +1,188 @@
+"""`chemoden check`: the shipped ontology is clean, and each shape, quality check and step
+catches a small broken copy of it (built in a temporary folder) with a message saying what to fix.
+
+A mutation is (file, text to find, text to put instead); the find text must occur in the file,
+so a mutation that no longer applies fails loudly instead of testing nothing.
+"""
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from reasoner import check
+from reasoner.cli import main
+
+ONTOLOGY = Path(__file__).resolve().parent.parent / "ontology"
+APPEND = None  # as the text to find: append the new text to the file instead
+
+
+def broken_copy(tmp_path: Path, mutations) -> Path:
+    folder = tmp_path / "ontology"
+    shutil.copytree(ONTOLOGY, folder)
+    for name, old, new in mutations:
+        path = folder / name
+        text = path.read_text(encoding="utf-8")
+        if old is APPEND:
+            text += "\n" + new + "\n"
+        else:
+            assert old in text, f"mutation no longer applies: {old!r} not in {name}"
+            text = text.replace(old, new, 1)
+        path.write_text(text, encoding="utf-8")
+    return folder
+
+
+def problems_of(folder: Path, step: str) -> list[str]:
+    return [str(p) for p in check.run(folder, steps=(step,))]
+
+
+# (id, step, mutations, fragments that one reported problem must contain)
+CASES = [
+    # --- shapes: targets ---------------------------------------------------------------
+    ("target-without-region", "shapes",
+     [("muscles.ttl", "    cd:billingRegion cd:Neck ;\n    skos:exactMatch obo:UBERON_0001562", "    skos:exactMatch obo:UBERON_0001562")],
+     ["muscles.ttl:", "cd:digastric", "exactly one billing region", "cdsh:target-region"]),
+    ("target-with-two-regions", "shapes", [("muscles.ttl", APPEND, "cd:digastric cd:billingRegion cd:Larynx .")],
+     ["cd:digastric", "exactly one billing region"]),
+    ("target-without-label", "shapes", [("muscles.ttl", '    rdfs:label "digastric" ;\n', "")],
+     ["cd:digastric", "exactly one label"]),
+    ("target-label-in-capitals", "shapes", [("muscles.ttl", 'rdfs:label "digastric"', 'rdfs:label "Digastric"')],
+     ["cd:digastric", "lower case", "'Digastric'"]),
+    ("name-shared-after-normalising", "shapes",
+     [("muscles.ttl", 'skos:altLabel "digastricus" ;', 'skos:altLabel "digastricus", "Levator-Scapulae" ;')],
+     ["a name may belong to one target", "'levator scapulae' belongs to cd:digastric, cd:levatorScapulae"]),
+    ("uberon-xref-in-the-wrong-form", "shapes", [("muscles.ttl", "obo:UBERON_0001562", "obo:UBERON_1562")],
+     ["cd:digastric", "wrong form", "obo:UBERON_ and seven digits"]),
+    ("fma-xref-in-the-wrong-form", "shapes", [("muscles.ttl", "fma:fma46291", "fma:FMA_46291")],
+     ["cd:digastric", "wrong form"]),
+    ("target-without-uberon-or-mark", "shapes", [("muscles.ttl", "    skos:exactMatch obo:UBERON_0001562, fma:fma46291 ;\n", "")],
+     ["cd:digastric", "either a UBERON cross-reference", "cdsh:TargetShape"]),
+    ("target-with-uberon-and-mark", "shapes", [("muscles.ttl", APPEND, "cd:digastric cd:noUberonClass true .")],
+     ["cd:digastric", "not both"]),
+    ("ambiguous-name-without-candidates", "shapes", [("muscles.ttl", "    cd:candidate cd:pronatorTeres ;\n", "")],
+     ["cd:ambiguousPT", "cd:candidate"]),
+    # --- shapes: codes and profiles ---------------------------------------------------------
+    ("code-of-no-kind", "shapes", [("codes.ttl", "cd:cpt64616 a cd:PrimaryCode ;", "cd:cpt64616")],
+     ["codes.ttl:", "cd:cpt64616", "exactly one kind of code"]),
+    ("code-without-region", "shapes", [("codes.ttl", "    cd:codeRegion cd:Neck ; cd:maxUnitsPerSession 1 ;", "    cd:maxUnitsPerSession 1 ;")],
+     ["cd:cpt64616", "must say what it bills"]),
+    ("code-without-units-per-session", "shapes", [("codes.ttl", "    cd:codeRegion cd:Neck ; cd:maxUnitsPerSession 1 ;", "    cd:codeRegion cd:Neck ;")],
+     ["cd:cpt64616", "units per session"]),
+    ("code-without-bilateral-handling", "shapes",
+     [("codes.ttl", "    cd:bilateralHandling cd:Modifier50Allowed ; cd:guidanceHandling cd:GuidanceSeparate ;\n"
+                    "    dcterms:source \"seed article; coding-facts.md 1.2, 5.2\" .",
+       "    cd:guidanceHandling cd:GuidanceSeparate ;\n    dcterms:source \"seed article; coding-facts.md 1.2, 5.2\" .")],
+     ["cd:cpt64616", "bilateral handling"]),
+    ("add-on-without-primaries", "shapes", [("codes.ttl", "    cd:addOnTo cd:cpt64644 ;\n", "")],
+     ["cd:cpt64645", "must name the primary codes"]),
+    ("profile-without-a-switch", "shapes", [("profiles.ttl", "    cd:bilateralReporting cd:BilateralRtLt ;\n", "")],
+     ["profiles.ttl:", "cd:rtLtProfile", "policy switch cd:bilateralReporting"]),
+    ("profile-with-a-switch-twice", "shapes", [("profiles.ttl", APPEND, "cd:rtLtProfile cd:guidanceUnits cd:GuidancePerCodeUnit .")],
+     ["cd:rtLtProfile", "policy switch cd:guidanceUnits exactly once"]),
+    # --- shapes: query files -------------------------------------------------------------
+    ("rule-without-rationale", "shapes", [("rules/10-neck-64616.rq", "# rationale:", "# why:")],
+     ["rules/10-neck-64616.rq:1", "'# rationale:'"]),
+    ("conflict-with-unknown-severity", "shapes", [("conflicts/excluded-code-pair.rq", "# severity: error", "# severity: fatal")],
+     ["conflicts/excluded-code-pair.rq:2", "error or warning"]),
+    ("note-without-source", "shapes", [("notes/syringes-not-billed.rq", "# source:", "# from:")],
+     ["notes/syringes-not-billed.rq:1", "'# source:'"]),
+    ("two-files-with-one-id", "shapes", [("conflicts/excluded-code-pair.rq", "# id: excluded-code-pair", "# id: neck-64616")],
+     ["ids must be unique", "'neck-64616' belongs to", "conflicts/excluded-code-pair.rq", "rules/10-neck-64616.rq"]),
+    ("supersedes-an-unknown-id", "shapes",
+     [("audit/not-trunk-muscle.rq", "# supersedes: unsupported-line", "# supersedes: no-such-check unsupported-line")],
+     ["audit/not-trunk-muscle.rq", "no-such-check", "no query file's id"]),
+    ("session-shape-the-compiler-cannot-run", "shapes",
+     [("shapes/session.ttl", "    sh:targetClass cd:Session ;", "    sh:targetClass cd:Session ;\n    sh:targetNode cd:Left ;")],
+     ["shapes/session.ttl", "sh:targetNode", "not supported"]),
+    ("version-stamps-disagree", "shapes", [("chemoden.ttl", 'owl:versionInfo "2026-11-27"', 'owl:versionInfo "2026-11-28"')],
+     ["chemoden.ttl:", "<https://w3id.org/chemoden>", "must carry the same date"]),
+    # --- quality checks -------------------------------------------------------------------
+    ("region-contradicts-uberon", "qc",
+     [("muscles.ttl", "    cd:billingRegion cd:UpperExtremity ;\n    skos:exactMatch obo:UBERON_0001521",
+       "    cd:billingRegion cd:LowerExtremity ;\n    skos:exactMatch obo:UBERON_0001521")],
+     ["muscles.ttl:", "cd:flexorCarpiRadialis", "is billed as 'lower extremity'", "UBERON:0001521 is a forelimb muscle",
+      "qc region-contradicts-uberon"]),
+    ("code-no-rule-derives", "qc", [("codes.ttl", "    cd:notDerivedBecause ", "    rdfs:comment ")],
+     ["cd:cpt76942", "no rule in rules/ can put code 76942"]),
+    ("rule-reads-a-class-nothing-infers", "qc", [("rules/10-neck-64616.rq", "?inj a cd:NeckInjection .", "?inj a cd:NeckInjections .")],
+     ["rules/10-neck-64616.rq:1", "reads the class cd:NeckInjections, which nothing asserts or infers"]),
+    ("orphan-synonym", "qc", [("muscles.ttl", APPEND, 'cd:bicepsBrachi skos:altLabel "biceps of the arm" .')],
+     ["cd:bicepsBrachi", "has the synonym 'biceps of the arm' but no label or no type"]),
+    ("uberon-class-not-used", "qc", [("muscles.ttl", "    skos:exactMatch obo:UBERON_0001562, fma:fma46291 ;", "    cd:noUberonClass true ;")],
+     ["cd:digastric", "UBERON has UBERON:0001562"]),
+    ("fma-xref-not-the-uberon-one", "qc", [("muscles.ttl", "fma:fma46291", "fma:fma46292")],
+     ["cd:digastric", "gives FMA:46291"]),
+    ("two-default-profiles", "qc", [("profiles.ttl", APPEND, "cd:rtLtProfile cd:isDefault true .")],
+     ["cd:PolicyProfile", "2 of its individuals are marked cd:isDefault true"]),
+    ("undeclared-property", "qc", [("muscles.ttl", "    cd:midline true ;\n    cd:migraineProtocol true ;\n    skos:exactMatch obo:UBERON_0008588",
+                                    "    cd:midlin true ;\n    cd:migraineProtocol true ;\n    skos:exactMatch obo:UBERON_0008588")],
+     ["cd:procerus", "uses the property cd:midlin, which chemoden.ttl does not declare"]),
+    ("release-without-changelog-section", "qc",
+     [("chemoden.ttl", "owl:versionIRI <https://w3id.org/chemoden/2026-11-27> ;\n    owl:versionInfo \"2026-11-27\"",
+       "owl:versionIRI <https://w3id.org/chemoden/2099-01-01> ;\n    owl:versionInfo \"2099-01-01\""),
+      ("chemoden.ttl", 'dcterms:modified "2026-11-27"', 'dcterms:modified "2099-01-01"')],
+     ["CHANGELOG.md:1", "no section '## 2099-01-01'"]),
+    # --- files that do not parse ------------------------------------------------------------
+    ("rule-with-a-syntax-error", "sparql", [("rules/10-neck-64616.rq", "  ?inj a cd:NeckInjection .", "  ?inj a cd:NeckInjection . }")],
+     ["rules/10-neck-64616.rq:", "SPARQL syntax error"]),
+    ("turtle-with-a-syntax-error", "turtle", [("codes.ttl", 'cd:notation "64616" ;', 'cd:notation "64616" , ;')],
+     ["codes.ttl:56", "cannot parse Turtle (objectList expected", 'cd:notation "64616" , ;']),
+]
+
+
+def test_the_shipped_ontology_passes_chemoden_check(capsys):
+    assert main(["check", str(ONTOLOGY)]) == 0, capsys.readouterr().out
+    assert "no problems" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("name,step,mutations,fragments", CASES, ids=[c[0] for c in CASES])
+def test_a_broken_copy_is_caught(name, step, mutations, fragments, tmp_path):
+    found = problems_of(broken_copy(tmp_path, mutations), step)
+    assert any(all(f in p for f in fragments) for p in found), "\n".join(found) or "no problem reported"
+
+
+def test_each_mutation_is_needed(tmp_path):
+    """The unbroken copy reports nothing for these steps: the problems above come from the mutations."""
+    folder = broken_copy(tmp_path, [])
+    assert problems_of(folder, "shapes") + problems_of(folder, "qc") + problems_of(folder, "sparql") == []
+
+
+def small_copy(tmp_path: Path, extra: str) -> Path:
+    """The vocabulary, the consistency axioms and one small file: enough for OWL-RL, quick to close."""
+    folder = tmp_path / "small"
+    (folder / "qc").mkdir(parents=True)
+    shutil.copy(ONTOLOGY / "chemoden.ttl", folder)
+    shutil.copy(ONTOLOGY / "qc" / "axioms.ttl", folder / "qc")
+    (folder / "targets.ttl").write_text("@prefix cd: <https://w3id.org/chemoden#> .\n" + extra, encoding="utf-8")
+    return folder
+
+
+@pytest.mark.parametrize("extra,fragments", [
+    ("cd:digastric a cd:Muscle, cd:Gland .", ["cd:digastric", "inconsistent", "cd:Gland", "cd:Muscle"]),
+    ("cd:digastric a cd:Muscle ; cd:billingRegion cd:Neck, cd:Larynx .", ["cd:digastric", "inconsistent", "cd:NeckMuscle"]),
+    ('cd:cpt1 a cd:PrimaryCode ; cd:maxUnitsPerSession "one"^^<http://www.w3.org/2001/XMLSchema#integer> .',
+     ["targets.ttl:2: cd:cpt1", "inconsistent", "'one' does not match its datatype"]),
+], ids=["muscle-and-gland", "two-regions", "ill-typed-literal"])
+def test_owl_rl_finds_an_inconsistency(extra, fragments, tmp_path):
+    found = problems_of(small_copy(tmp_path, extra), "owl-rl")
+    assert any(all(f in p for f in fragments) for p in found), found
+
+
+def test_the_small_copy_is_consistent(tmp_path):
+    assert problems_of(small_copy(tmp_path, "cd:digastric a cd:Muscle ; cd:billingRegion cd:Neck ."), "owl-rl") == []
+
+
+def test_the_command_exits_1_on_problems_and_2_on_unreadable_input(tmp_path, capsys):
+    folder = tmp_path / "broken"
+    folder.mkdir()
+    (folder / "chemoden.ttl").write_text("@prefix cd: <https://w3id.org/chemoden#> .\ncd:a cd:b cd:c , .\n")
+    assert main(["check", str(folder)]) == 1
+    out, err = capsys.readouterr()
+    assert "chemoden.ttl:2: cannot parse Turtle" in out and "1 problem" in err
+    assert main(["check", str(tmp_path / "nowhere")]) == 2
+    assert "not found" in capsys.readouterr().err
+    proc = subprocess.run([sys.executable, "-m", "reasoner", "check", str(folder / "chemoden.ttl")],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and "is not a folder" in proc.stderr and "Traceback" not in proc.stderr
