@@ -303,7 +303,7 @@ def _qc(folder: Folder) -> list[Problem]:
         if store is not None:
             from .backend import OxigraphBackend
 
-            rows = OxigraphBackend(store).select(query.text)
+            rows = OxigraphBackend(store).select(query.text, terms=True)
         else:
             rows = [{k: v for k, v in r.asdict().items() if v is not None} for r in data.query(query.text)]
         for row in rows:

@@ -41,6 +41,7 @@ class Case:
     path: Path | None = None  # the input file (None: args say everything)
     args: list[str] = field(default_factory=list)  # extra arguments before the path
     in_batch: bool = True
+    command: str = "code"
 
     @property
     def is_json(self) -> bool:
@@ -76,6 +77,38 @@ def made_cases(folder: Path) -> list[Case]:
              in_batch=False),
         Case("unknown-profile-option", "unknown profile (--profile)", 2, ["--profile", "medicare", "unknown profile"],
              GOOD[0], args=["--profile", "medicare"], in_batch=False),
+    ] + other_commands(folder)
+
+
+def other_commands(folder: Path) -> list[Case]:
+    """Bad input to the other commands: query, check, batch."""
+    broken = folder / "broken-ontology"
+    if not broken.exists():
+        shutil.copytree(ROOT / "ontology", broken, ignore=shutil.ignore_patterns("queries"))
+        codes = broken / "codes.ttl"
+        codes.write_text(codes.read_text(encoding="utf-8") + '\ncd:oops rdfs:label "never closed .\n', encoding="utf-8")
+    bad_session = os.path.relpath(ERRORS / "unknown-side-value.json", ROOT)
+
+    def case(name, kind, exit_code, fragments, command, args):
+        return Case(name, kind, exit_code, fragments, None, args, in_batch=False, command=command)
+
+    return [
+        case("query-unknown-name", "query: not a library query, file or SPARQL", 2, ["QUERY", "no-such-query"],
+             "query", ["no-such-query"]),
+        case("query-syntax-error", "query: SPARQL syntax error", 2, ["QUERY", "syntax error"],
+             "query", ["SELECT * WHERE { ?s ?p }"]),
+        case("query-update", "query: SPARQL Update", 2, ["QUERY", "Update is refused"],
+             "query", ["INSERT DATA { <urn:a> <urn:b> <urn:c> }"]),
+        case("query-service", "query: SERVICE (a federated query)", 2, ["QUERY", "SERVICE", "refused"],
+             "query", ["SELECT * WHERE { SERVICE <http://example.org/sparql> { ?s ?p ?o } }"]),
+        case("query-bad-session", "query: a bad --session file (the others are still queried)", 2,
+             ["injections[0].side", "middle"], "query", ["code-frequencies", "--session", bad_session]),
+        case("check-missing-folder", "check: no such ontology folder", 2, ["not found"],
+             "check", [str(folder / "no-such-ontology")]),
+        case("check-broken-turtle", "check: an ontology file with broken Turtle (problems on stdout)", 1,
+             ["1 problem"], "check", [str(broken)]),
+        case("batch-missing-input", "batch: no such input", 2, ["no-such-input.jsonl", "not found"],
+             "batch", [str(folder / "no-such-input.jsonl"), "-o", str(folder / "out.jsonl")]),
     ]
 
 
@@ -86,13 +119,18 @@ def guarded(args: list[str], allow: list[Path]) -> subprocess.CompletedProcess:
 
 
 def run_code(case: Case, folder: Path) -> subprocess.CompletedProcess:
-    path = os.path.relpath(case.path, ROOT) if case.path.is_relative_to(ROOT) else str(case.path)
-    return guarded(["code", *case.args, path], [ERRORS, folder, ROOT / "examples"])
+    paths = []
+    if case.path is not None:
+        paths = [os.path.relpath(case.path, ROOT) if case.path.is_relative_to(ROOT) else str(case.path)]
+    return guarded([case.command, *case.args, *paths], [ERRORS, folder, ROOT / "examples"])
 
 
 def field_of(message: str, case: Case) -> str | None:
     """The field a `chemoden: SOURCE: FIELD: message` line names (None when it names none)."""
     rest = message.removeprefix("chemoden: ")
+    if case.path is None:
+        head = rest.split(": ", 1)
+        return head[0] if len(head) == 2 and " " not in head[0] else None
     source = os.path.relpath(case.path, ROOT) if case.path.is_relative_to(ROOT) else str(case.path)
     if rest.startswith(source):  # the source, with the item's index when the file holds a list
         rest = re.sub(r"^\[\d+\]", "", rest[len(source):]).removeprefix(": ")
@@ -141,10 +179,11 @@ def render(rows: list[dict]) -> str:
            '`{"record": N, "session": ID, "source": ..., "error": {"field": ..., "message": ...}}` and the batch',
            "goes on (exit 2 at the end). `POST /code` answers 400 with the same `error` object (413 over the",
            "request-size limit).", "",
-           "| # | bad input | `code` exit | what `chemoden code` prints | `batch` record's field | `POST /code` |",
+           "| # | bad input | exit | what the command prints on stderr (`chemoden code` unless the row names another) "
+           "| `batch` record's field | `POST /code` |",
            "|---|---|---|---|---|---|"]
     for n, row in enumerate(rows, start=1):
-        out.append(f"| {n} | {cell(row['kind'])} | {row['exit']} | `{cell(row['message'])}` | "
+        out.append(f"| {n} | {cell(row['kind'])} | {row['exit']} | `` {cell(row['message'])} `` | "
                    f"{cell(row['batch'])} | {cell(row['post'])} |")
     out += ["", "Endpoint refusals (`chemoden serve`) are listed in the README's section on the endpoint."]
     return "\n".join(out) + "\n"
@@ -161,7 +200,7 @@ def collect(folder: Path, endpoint: str | None = None) -> list[dict]:
         batch_cell = "n/a" if not case.in_batch else (
             f"`{record['error']['field']}`" if record and record["error"]["field"] else "(none: the file)")
         post = "n/a"
-        if endpoint and case.is_json and case.path.exists() and not case.args:
+        if endpoint and case.is_json and case.path.exists() and not case.args and case.command == "code":
             post = str(post_code(endpoint, case.path.read_bytes())[0])
         rows.append({"kind": case.kind, "exit": proc.returncode, "batch": batch_cell, "post": post,
                      "message": proc.stderr.strip().replace(str(folder), "<tmp>")})
@@ -176,7 +215,8 @@ def documented() -> dict[str, dict]:
             continue
         cells = [c.strip() for c in line.strip("|").replace("\\|", "\0").split(" | ")]
         cells = [c.replace("\0", "|") for c in cells]
-        rows[cells[1]] = {"exit": int(cells[2]), "message": cells[3].strip("`"), "batch": cells[4], "post": cells[5]}
+        message = cells[3].removeprefix("`` ").removesuffix(" ``")
+        rows[cells[1]] = {"exit": int(cells[2]), "message": message, "batch": cells[4], "post": cells[5]}
     return rows
 
 

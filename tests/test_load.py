@@ -1,5 +1,6 @@
-"""A short load test (the long one is `make load`): concurrent clients mixing library queries
-and POST /code get only 200 answers, and the server's memory does not grow."""
+"""A short load test (the long one is `make load`, which also requires the server's memory to
+stay flat over its minute): concurrent clients mixing library queries and POST /code get only
+200 answers."""
 
 import io
 
@@ -14,4 +15,3 @@ def test_ten_clients_for_six_seconds_without_an_error():
     report = run(clients=10, seconds=6, workers=2, stream=out)
     assert report["errors"] == 0, out.getvalue()
     assert report["queries"] > 10 and report["codes"] > 5, out.getvalue()
-    assert report["memory_flat"], out.getvalue()
