@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 # YASGUI for the query page of `chemoden serve`, from the npm registry (package-lock.json)
 WEB    := node_modules/.package-lock.json
 
-.PHONY: run test setup clean golden bench browser
+.PHONY: run test setup clean golden bench browser lab code-map
 
 setup: $(STAMP) $(WEB) browser
 
@@ -37,6 +37,19 @@ run: $(STAMP)
 
 test: $(STAMP) $(WEB) browser
 	$(BIN)/python -m pytest -n 2 --dist loadgroup tests
+
+# JupyterLab on the project's environment, opened on notebooks/ (installs the `lab` extra once)
+LAB := $(VENV)/.lab-installed
+$(LAB): $(STAMP) pyproject.toml
+	$(BIN)/python -m pip install --quiet -e '.[lab]'
+	touch $(LAB)
+
+lab: $(LAB)
+	$(BIN)/jupyter lab --notebook-dir=notebooks
+
+# The README's picture of the code map, drawn from the ontology
+code-map: $(STAMP)
+	$(BIN)/python -m reasoner.codemap docs/code-map.png
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench.py
