@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 # YASGUI for the query page of `chemoden serve`, from the npm registry (package-lock.json)
 WEB    := node_modules/.package-lock.json
 
-.PHONY: run test setup clean golden bench browser lab code-map
+.PHONY: run test setup clean golden bench browser lab code-map strip-notebooks
 
 setup: $(STAMP) $(WEB) browser
 
@@ -46,6 +46,10 @@ $(LAB): $(STAMP) pyproject.toml
 
 lab: $(LAB)
 	$(BIN)/jupyter lab --notebook-dir=notebooks
+
+# Notebooks are committed without outputs (tests/test_notebooks.py checks): clear them after `make lab`
+strip-notebooks: $(LAB)
+	$(BIN)/jupyter nbconvert --clear-output --inplace notebooks/*.ipynb
 
 # The README's picture of the code map, drawn from the ontology
 code-map: $(STAMP)

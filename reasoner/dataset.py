@@ -57,6 +57,19 @@ class Answer:
     boolean: bool | None = None
     triples: list[tuple] = field(default_factory=list)
 
+    @classmethod
+    def of(cls, records: list[dict], variables: list[str] | None = None) -> "Answer":
+        """A table of one's own rows (Python values; lists are joined with commas) as an answer,
+        so a notebook shows it, or `query.render` writes it, like a query's."""
+        variables = variables or list(dict.fromkeys(k for r in records for k in r))
+
+        def term(value):
+            if isinstance(value, (URIRef, Literal)):
+                return value
+            return Literal(", ".join(map(str, value)) if isinstance(value, (list, tuple)) else value)
+
+        return cls("select", variables, [{k: term(v) for k, v in r.items() if v is not None} for r in records])
+
     def records(self) -> list[dict]:
         """The rows with Python values (numbers as numbers, IRIs and text as strings), for plots
         and code; a graph answer gives subject, predicate and object rows."""
@@ -67,6 +80,12 @@ class Answer:
     def column(self, name: str) -> list:
         """One variable's values, row by row (None where it is unbound)."""
         return [row.get(name) for row in self.records()]
+
+    def _repr_pretty_(self, printer, cycle) -> None:
+        """The text a notebook or IPython shows: the `--format table` rendering."""
+        from .query import render
+
+        printer.text(render(self, "table").rstrip("\n"))
 
     def _repr_html_(self) -> str:
         """The answer as an HTML table, as notebooks show it (terms shortened as in `--format table`)."""

@@ -79,14 +79,14 @@ def trace(session: Session, ontology: Ontology, engine: str = "auto") -> Trace:
     engine = inference.pick(engine)
     closed = classify(session, ontology, engine)
     nodes = {s for s in session.graph.subjects()} | {session.iri}
-    inferred = Graph()
+    asserted, inferred = _graph(session.graph), _graph()
     for s, p, o in closed:
         if (s in nodes or o in nodes) and (s, p, o) not in session.graph and not (p == OWL.sameAs and s == o):
             inferred.add((s, p, o))
     recorder = _Recorder(_backend(closed))
     result = derive(recorder, [session], ontology)[0]
     recorder.finish()
-    return Trace(session=session, asserted=session.graph, inferred=inferred, steps=recorder.steps,
+    return Trace(session=session, asserted=asserted, inferred=inferred, steps=recorder.steps,
                  result=result, engine=engine)
 
 
@@ -169,7 +169,8 @@ def _short(term) -> str:
     return short(term)
 
 
-def _turtle(triples) -> str:
+def _graph(triples=()) -> Graph:
+    """A graph with the project's prefixes bound, so its Turtle reads cd:Injection, not ns1:Injection."""
     from .query import PREFIXES
 
     g = Graph(bind_namespaces="none")
@@ -177,4 +178,8 @@ def _turtle(triples) -> str:
         g.bind(prefix, iri)
     for t in triples:
         g.add(t)
-    return g.serialize(format="turtle")
+    return g
+
+
+def _turtle(triples) -> str:
+    return _graph(triples).serialize(format="turtle")

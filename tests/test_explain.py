@@ -6,7 +6,7 @@ import re
 import pytest
 from rdflib.namespace import RDF, RDFS, SKOS
 
-from reasoner.dataset import build
+from reasoner.dataset import Answer, build
 from reasoner.namespaces import CD
 from reasoner.query import QueryError, render
 
@@ -88,3 +88,14 @@ def test_records_are_python_values_and_the_html_table_shows_every_row(ontology_d
     graph = ontology_dataset.query("CONSTRUCT { ?c ?p ?o } WHERE { ?c a <https://w3id.org/chemoden#Modifier> ; ?p ?o }")
     assert graph.records() and set(graph.records()[0]) == {"subject", "predicate", "object"}
     assert re.search(r"<td>cd:mod\w+</td>", graph._repr_html_())
+
+
+def test_a_table_of_ones_own_rows_shows_and_renders_like_a_query():
+    table = Answer.of([{"code": "A", "units": 2, "why": ["x", "y"]}, {"code": "B", "units": None}])
+    assert table.variables == ["code", "units", "why"]
+    assert table.records() == [{"code": "A", "units": 2, "why": "x, y"}, {"code": "B"}]
+    assert render(table, "table").splitlines() == ["code  units  why", "A     2      x, y", "B", "(2 rows)"]
+    assert table._repr_html_().count("<tr>") == 3
+    printed = []
+    table._repr_pretty_(type("Printer", (), {"text": lambda self, t: printed.append(t)})(), False)
+    assert printed == [render(table, "table").rstrip("\n")]
