@@ -5,7 +5,7 @@ from __future__ import annotations
 from rdflib import Graph
 
 from . import fastpath, inference
-from . import trace as trace_
+from . import tracing
 from .backend import RdflibBackend
 from .derive import derive
 from .ontology import Ontology, load
@@ -85,10 +85,10 @@ def fast_coder(ontology: Ontology) -> "fastpath.FastCoder":
     return _FAST[key]
 
 
-def trace(session: Session, ontology: Ontology | None = None, engine: str = "auto") -> "trace_.Trace":
+def trace(session: Session, ontology: Ontology | None = None, engine: str = "auto") -> "tracing.Trace":
     """Code one session step by step: the asserted graph, what OWL-RL inferred, each rule's added
-    and removed triples, each conflict, audit and note query's rows, and the result (trace.py)."""
-    return trace_.trace(session, ontology or load(), "auto" if engine in ("auto", "fast") else engine)
+    and removed triples, each conflict, audit and note query's rows, and the result (tracing.py)."""
+    return tracing.trace(session, ontology or load(), "auto" if engine in ("auto", "fast") else engine)
 
 
 def code_file(path, ontology: Ontology | None = None, profile: str | None = None, engine: str = "auto") -> list[Result]:
