@@ -38,14 +38,16 @@ run: $(STAMP)
 test: $(STAMP) $(WEB) browser
 	$(BIN)/python -m pytest -n 2 --dist loadgroup tests
 
-# JupyterLab on the project's environment, opened on notebooks/ (installs the `lab` extra once)
+# JupyterLab on the project's environment, opened on notebooks/ (installs the `lab` extra once);
+# LAB_ARGS passes options on, e.g. make lab LAB_ARGS='--no-browser --port 8888'
 LAB := $(VENV)/.lab-installed
+LAB_ARGS ?=
 $(LAB): $(STAMP) pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[lab]'
 	touch $(LAB)
 
 lab: $(LAB)
-	$(BIN)/jupyter lab --notebook-dir=notebooks
+	$(BIN)/jupyter lab --notebook-dir=notebooks $$([ "$$(id -u)" = 0 ] && echo --allow-root) $(LAB_ARGS)
 
 # Notebooks are committed without outputs (tests/test_notebooks.py checks): clear them after `make lab`
 strip-notebooks: $(LAB)
