@@ -83,7 +83,7 @@ def trace(session: Session, ontology: Ontology, engine: str = "auto") -> Trace:
     for s, p, o in closed:
         if (s in nodes or o in nodes) and (s, p, o) not in session.graph and not (p == OWL.sameAs and s == o):
             inferred.add((s, p, o))
-    recorder = _Recorder(_backend(closed))
+    recorder = _Recorder(*_backend(closed))
     result = derive(recorder, [session], ontology)[0]
     recorder.finish()
     return Trace(session=session, asserted=asserted, inferred=inferred, steps=recorder.steps,
@@ -91,7 +91,8 @@ def trace(session: Session, ontology: Ontology, engine: str = "auto") -> Trace:
 
 
 def _backend(graph: Graph):
-    """Oxigraph when installed (the fast path's SPARQL engine), else rdflib (the reference's)."""
+    """The backend over `graph`: Oxigraph when installed (the fast path's SPARQL engine), else rdflib
+    (the reference's); with a snapshot of its triples and a way back to rdflib terms."""
     if fastpath.available():
         import pyoxigraph as ox
 
@@ -99,17 +100,14 @@ def _backend(graph: Graph):
 
         store = ox.Store()
         store.extend(to_quads(graph))
-        backend = OxigraphBackend(store)
-        backend.snapshot = lambda: set(store)
-        backend.triples = lambda quads: [tuple(from_oxigraph(t) for t in (q.subject, q.predicate, q.object))
-                                         for q in quads]
-        return backend
+
+        def triples(quads):
+            return [tuple(from_oxigraph(t) for t in (q.subject, q.predicate, q.object)) for q in quads]
+
+        return OxigraphBackend(store), lambda: set(store), triples
     from .backend import RdflibBackend
 
-    backend = RdflibBackend(graph)
-    backend.snapshot = lambda: set(graph)
-    backend.triples = list
-    return backend
+    return RdflibBackend(graph), lambda: set(graph), list
 
 
 class _Recorder:
@@ -117,22 +115,22 @@ class _Recorder:
     A rule's step is open from its CONSTRUCT or update until the next query, so the rule-id
     stamps derive.py adds after a CONSTRUCT count as that rule's output."""
 
-    def __init__(self, backend):
-        self.backend = backend
+    def __init__(self, backend, snapshot, triples):
+        self.backend, self.snapshot, self.triples = backend, snapshot, triples
         self.steps: list[Step] = []
         self._open: Step | None = None
         self._before: set | None = None
 
     def _start(self, query: QueryFile) -> None:
         self.finish()
-        self._open, self._before = Step(query), self.backend.snapshot()
+        self._open, self._before = Step(query), self.snapshot()
 
     def finish(self) -> None:
         if self._open is None:
             return
-        after = self.backend.snapshot()
-        self._open.added = _sorted(self.backend.triples(after - self._before))
-        self._open.removed = _sorted(self.backend.triples(self._before - after))
+        after = self.snapshot()
+        self._open.added = _sorted(self.triples(after - self._before))
+        self._open.removed = _sorted(self.triples(self._before - after))
         self.steps.append(self._open)
         self._open = self._before = None
 

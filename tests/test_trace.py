@@ -66,3 +66,15 @@ def test_the_inferred_types_are_the_classification_not_the_asserted(traced):
         expected = sorted(f"cd:{o.split('#')[1]}" for s, o in classified if s == inj.iri)
         assert sorted(row["before"] + row["added"]) == expected
         assert row["added"], f"OWL-RL classified nothing for {row['injection']}"
+
+
+def test_without_oxigraph_the_trace_runs_on_rdflib_to_the_same_end(ontology, monkeypatch):
+    from reasoner import fastpath
+
+    session = read_path(EXAMPLES[0], ontology)[0]
+    on_oxigraph = trace(session, ontology)
+    monkeypatch.setattr(fastpath, "available", lambda: False)
+    on_rdflib = trace(session, ontology)
+    assert on_rdflib.result.to_json() == on_oxigraph.result.to_json()
+    assert [(s.id, set(s.added), set(s.removed)) for s in on_rdflib.steps] == \
+        [(s.id, set(s.added), set(s.removed)) for s in on_oxigraph.steps]
