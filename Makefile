@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 # YASGUI for the query page of `chemoden serve`, from the npm registry (package-lock.json)
 WEB    := node_modules/.package-lock.json
 
-.PHONY: run test setup clean golden bench browser fuzz load
+.PHONY: run test setup clean golden bench browser fuzz load lab code-map strip-notebooks
 
 setup: $(STAMP) $(WEB) browser
 
@@ -45,6 +45,25 @@ fuzz: $(STAMP)
 # 50 concurrent clients (library queries and POST /code) for 60 s against a loopback server
 load: $(STAMP)
 	$(BIN)/python benchmarks/load.py --clients 50 --seconds 60
+
+# JupyterLab on the project's environment, opened on notebooks/ (installs the `lab` extra once);
+# LAB_ARGS passes options on, e.g. make lab LAB_ARGS='--no-browser --port 8888'
+LAB := $(VENV)/.lab-installed
+LAB_ARGS ?=
+$(LAB): $(STAMP) pyproject.toml
+	$(BIN)/python -m pip install --quiet -e '.[lab]'
+	touch $(LAB)
+
+lab: $(LAB)
+	$(BIN)/jupyter lab --notebook-dir=notebooks $$([ "$$(id -u)" = 0 ] && echo --allow-root) $(LAB_ARGS)
+
+# Notebooks are committed without outputs (tests/test_notebooks.py checks): clear them after `make lab`
+strip-notebooks: $(LAB)
+	$(BIN)/jupyter nbconvert --clear-output --inplace notebooks/*.ipynb
+
+# The README's picture of the code map, drawn from the ontology
+code-map: $(STAMP)
+	$(BIN)/python -m reasoner.codemap docs/code-map.png
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench.py

@@ -5,6 +5,10 @@ Public API (what the CLI and the notebooks use):
     from reasoner import load_ontology, code_json, code_file
     result = code_json({"injections": [{"muscle": "left SCM"}]})
     result.lines, result.conflicts, result.notes, result.to_json()
+
+For the notebooks, besides: reasoner.pipeline.trace (one session step by step),
+reasoner.dataset.build(...).query(NAME_OR_SPARQL) (the dataset of `chemoden query`),
+ontology.names.explain(NAME) (how a written name resolves), reasoner.codemap (the code map).
 """
 
 from .errors import ChemodenError, InputError, OntologyError

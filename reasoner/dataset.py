@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Iterable, Iterator
 from urllib.parse import quote
 
-from rdflib import URIRef
+from rdflib import Literal, URIRef
 
 from . import inference, pipeline
 from .errors import ChemodenError, InputError
@@ -56,6 +56,52 @@ class Answer:
     rows: list[dict] = field(default_factory=list)
     boolean: bool | None = None
     triples: list[tuple] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, records: list[dict], variables: list[str] | None = None) -> "Answer":
+        """A table of one's own rows (Python values; lists are joined with commas) as an answer,
+        so a notebook shows it, or `query.render` writes it, like a query's."""
+        variables = variables or list(dict.fromkeys(k for r in records for k in r))
+
+        def term(value):
+            if isinstance(value, (URIRef, Literal)):
+                return value
+            return Literal(", ".join(map(str, value)) if isinstance(value, (list, tuple)) else value)
+
+        return cls("select", variables, [{k: term(v) for k, v in r.items() if v is not None} for r in records])
+
+    def records(self) -> list[dict]:
+        """The rows with Python values (numbers as numbers, IRIs and text as strings), for plots
+        and code; a graph answer gives subject, predicate and object rows."""
+        rows = self.rows if self.form == "select" else [
+            dict(zip(("subject", "predicate", "object"), t)) for t in self.triples]
+        return [{k: v.toPython() if isinstance(v, Literal) else str(v) for k, v in row.items()} for row in rows]
+
+    def column(self, name: str) -> list:
+        """One variable's values, row by row (None where it is unbound)."""
+        return [row.get(name) for row in self.records()]
+
+    def _repr_pretty_(self, printer, cycle) -> None:
+        """The text a notebook or IPython shows: the `--format table` rendering."""
+        from .query import render
+
+        printer.text(render(self, "table").rstrip("\n"))
+
+    def _repr_html_(self) -> str:
+        """The answer as an HTML table, as notebooks show it (terms shortened as in `--format table`)."""
+        from html import escape
+
+        from .query import short
+
+        if self.form == "ask":
+            return f"<p><code>{'true' if self.boolean else 'false'}</code></p>"
+        names = self.variables if self.form == "select" else ["subject", "predicate", "object"]
+        rows = self.rows if self.form == "select" else [dict(zip(names, t)) for t in self.triples]
+        head = "".join(f"<th>{escape(n)}</th>" for n in names)
+        body = "".join("<tr>" + "".join(f"<td>{escape(short(row[n])) if n in row else ''}</td>" for n in names)
+                       + "</tr>" for row in rows)
+        return (f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+                f"<p>{len(rows)} row{'s' if len(rows) != 1 else ''}</p>")
 
 
 def _capped(items: Iterable, limit: int | None) -> list:
@@ -217,10 +263,19 @@ class Dataset:
     graphs: dict[str, int] = field(default_factory=dict)
     sessions: dict[str, str] = field(default_factory=dict)  # identifier -> source
     failures: list[ChemodenError] = field(default_factory=list)
+    directory: Path | None = None  # the ontology folder, whose queries/ is the library
 
     def add(self, name: URIRef, triples: list[tuple]) -> None:
         self.store.add(name, triples)
         self.graphs[str(name)] = len(triples)
+
+    def query(self, query: str, *, limit: int | None = None) -> Answer:
+        """Run QUERY as `chemoden query` does: a library query's name, a .rq file or SPARQL text;
+        the same refusals, raised as QueryError."""
+        from . import query as q
+
+        queries = q.library(self.directory) if self.directory is not None else {}
+        return q.run(self.store, q.resolve(query, queries), self.graphs, limit=limit)
 
 
 # ---------------------------------------------------------------------------
@@ -293,7 +348,7 @@ def build(ontology, sources: Iterable[str | Path] = (), *, profile: str | None =
 
     A session that cannot be read is left out and its error kept in Dataset.failures; a session
     whose identifier is already loaded is refused the same way (its graphs would merge)."""
-    dataset = Dataset(new_store(store))
+    dataset = Dataset(new_store(store), directory=ontology.directory)
     asserted = set(ontology.graph)
     # computed here from the asserted graph (not read from the disk cache) so that its blank
     # nodes are the asserted graph's own and the difference holds only what OWL-RL added

@@ -47,18 +47,45 @@ class Resolution:
     side: URIRef | None
     candidates: tuple[str, ...] = ()
     ambiguous_label: str | None = None
+    matched: str | None = None  # the normalised name that matched (side word, plural and "muscle" gone)
+
+
+@dataclass(frozen=True)
+class NameTrace:
+    """How a written name resolves, step by step (NameIndex.explain): for people, not for coding."""
+
+    written: str
+    normalised: str
+    side: str | None  # the side word peeled off, if any
+    matched: str | None  # the normalised key that matched
+    name: str | None  # the ontology's name behind that key, as the ontology writes it
+    kind: str | None  # label | synonym | misspelling | ambiguous name
+    target: str | None  # the target's label
+    region: str | None  # its billing region
+    candidates: tuple[str, ...] = ()  # an ambiguous name's targets
+    suggestions: tuple[str, ...] = ()  # close names, when nothing matched
+
+    def __str__(self) -> str:
+        if self.target:
+            how = f"the {self.kind} {self.name!r}" + (f" after the side word {self.side!r}" if self.side else "")
+            return f"{self.written!r} -> {self.target} ({self.region}) through {how}"
+        if self.candidates:
+            return f"{self.written!r} is ambiguous ({self.name!r}): name one of {', '.join(self.candidates)}"
+        return f"{self.written!r} resolves to nothing" + (
+            f"; did you mean {', '.join(self.suggestions)}?" if self.suggestions else "")
 
 
 _TARGETS = """
 PREFIX cd: <https://w3id.org/chemoden#>
 PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
 PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
-SELECT ?t ?label ?region ?regionLabel ?lat ?mid ?name WHERE {
+SELECT ?t ?label ?region ?regionLabel ?lat ?mid ?name ?kind WHERE {
   ?t cd:billingRegion ?region ; rdfs:label ?label .
   OPTIONAL { ?region rdfs:label ?regionLabel }
   OPTIONAL { ?region cd:lateralityMatters ?lat }
   OPTIONAL { ?t cd:midline ?mid }
-  { ?t rdfs:label ?name } UNION { ?t skos:altLabel ?name } UNION { ?t skos:hiddenLabel ?name }
+  { ?t rdfs:label ?name BIND ("label" AS ?kind) } UNION { ?t skos:altLabel ?name BIND ("synonym" AS ?kind) }
+  UNION { ?t skos:hiddenLabel ?name BIND ("misspelling" AS ?kind) }
 }"""
 
 _AMBIGUOUS = """
@@ -105,6 +132,7 @@ class NameIndex:
     def __init__(self, graph: Graph):
         self.targets: dict[str, Target] = {}
         self.by_iri: dict[URIRef, Target] = {}
+        self.written: dict[str, tuple[str, str]] = {}  # normalised name -> (as the ontology writes it, kind)
         for row in graph.query(_TARGETS):
             target = self.by_iri.get(row.t) or Target(
                 iri=row.t, label=str(row.label), region=row.region,
@@ -114,9 +142,11 @@ class NameIndex:
             )
             self.by_iri[row.t] = target
             self.targets[normalise(row.name)] = target
+            self.written[normalise(row.name)] = (str(row.name), str(row.kind))
         self.ambiguous: dict[str, tuple[str, list[str]]] = {}
         for row in graph.query(_AMBIGUOUS):
             label, cands = self.ambiguous.setdefault(normalise(row.name), (str(row.label), []))
+            self.written[normalise(row.name)] = (str(row.name), "ambiguous name")
             if str(row.candLabel) not in cands:
                 cands.append(str(row.candLabel))
         self.enums: dict[str, dict[str, URIRef]] = {}
@@ -158,14 +188,15 @@ class NameIndex:
         return self.enum_names.get(iri, str(iri))
 
     # -- targets ----------------------------------------------------------------
-    def _lookup(self, key: str) -> Target | tuple[str, list[str]] | None:
+    def _lookup(self, key: str) -> tuple[str, Target | tuple[str, list[str]]] | None:
+        """The key that matched (the name, or it without a plural ending) and what it names."""
         for candidate in (key, key[:-1] if key.endswith("s") else None, key[:-2] if key.endswith("es") else None):
             if not candidate:
                 continue
             if candidate in self.targets:
-                return self.targets[candidate]
+                return candidate, self.targets[candidate]
             if candidate in self.ambiguous:
-                return self.ambiguous[candidate]
+                return candidate, self.ambiguous[candidate]
         return None
 
     def resolve_target(self, name: str) -> Resolution | None:
@@ -177,12 +208,31 @@ class NameIndex:
         if len(words) > 1 and words[-1] in self._side_words:
             attempts.append((_strip_trailing(words[:-1]), self._side_words[words[-1]]))
         for attempt, side in attempts:
-            found = self._lookup(" ".join(attempt))
+            hit = self._lookup(" ".join(attempt))
+            if hit is None:
+                continue
+            key, found = hit
             if isinstance(found, Target):
-                return Resolution(target=found, side=side)
-            if found is not None:
-                return Resolution(target=None, side=side, ambiguous_label=found[0], candidates=tuple(found[1]))
+                return Resolution(target=found, side=side, matched=key)
+            return Resolution(target=None, side=side, ambiguous_label=found[0], candidates=tuple(found[1]), matched=key)
         return None
+
+    def explain(self, name: str) -> NameTrace:
+        """How `name` resolves: the side word peeled off, the ontology name and kind (label,
+        synonym, misspelling) that matched, the target and its region; or the candidates of an
+        ambiguous name, or the close names when nothing matched."""
+        found = self.resolve_target(name)
+        if found is None:
+            return NameTrace(written=name, normalised=normalise(name), side=None, matched=None, name=None, kind=None,
+                             target=None, region=None, suggestions=tuple(self.suggest(name)))
+        written, kind = self.written.get(found.matched, (found.matched, None))
+        return NameTrace(
+            written=name, normalised=normalise(name),
+            side=self.name_of(found.side) if found.side is not None else None,
+            matched=found.matched, name=written, kind=kind,
+            target=found.target.label if found.target else None,
+            region=found.target.region_label if found.target else None,
+            candidates=found.candidates)
 
     def suggest(self, name: str, limit: int = 3) -> list[str]:
         key = " ".join(w for w in normalise(name).split() if w not in self._side_words)

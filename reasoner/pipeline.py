@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rdflib import Graph
 
-from . import fastpath, inference, validate as shapes
+from . import fastpath, inference, tracing, validate as shapes
 from .backend import RdflibBackend
 from .derive import derive
 from .ontology import Ontology, load
@@ -91,6 +91,12 @@ def fast_coder(ontology: Ontology) -> "fastpath.FastCoder":
     if key not in _FAST:
         _FAST[key] = fastpath.FastCoder(ontology)
     return _FAST[key]
+
+
+def trace(session: Session, ontology: Ontology | None = None, engine: str = "auto") -> "tracing.Trace":
+    """Code one session step by step: the asserted graph, what OWL-RL inferred, each rule's added
+    and removed triples, each conflict, audit and note query's rows, and the result (tracing.py)."""
+    return tracing.trace(session, ontology or load(), "auto" if engine in ("auto", "fast") else engine)
 
 
 def code_file(path, ontology: Ontology | None = None, profile: str | None = None, engine: str = "auto") -> list[Result]:

@@ -175,7 +175,56 @@ def expect_session_lines(g, results):
             for r in results for ln in r.lines}, ("session", "code", "units", "modifiers", "rule")
 
 
+def expect_code_list(g, results):
+    out = set()
+    for c in procedure_codes(g):
+        region = g.value(c, CD.codeRegion)
+        role = g.value(c, CD.extremityRole)
+        where = label(g, region) if region else "extremity: " + label(g, role) if role else "no single region"
+        out.add((notation(g, c), "primary" if (c, RDF.type, CD.PrimaryCode) in g else "add-on", where, label(g, c)))
+    return out, ("code", "kind", "region", "label")
+
+
+def expect_code_links(g, results):
+    out = {(notation(g, a), "add-on to", notation(g, p)) for a, p in g.subject_objects(CD.addOnTo)
+           if (a, RDF.type, CD.AddOnCode) in g}
+    for a, b in g.subject_objects(CD.excludes):
+        low, high = sorted((notation(g, a), notation(g, b)))
+        out.add((low, "excludes", high))
+    out |= {(notation(g, c), "includes guidance", notation(g, gc)) for c in g.subjects(CD.guidanceHandling, CD.GuidanceIncluded)
+            for gc in g.objects(None, CD.guidanceCode)}
+    return out, ("code", "relation", "other")
+
+
+def expect_crossref_coverage(g, results):
+    counts = Counter()
+    for t in targets(g):
+        refs = [str(r) for r in g.objects(t, SKOS.exactMatch)]
+        uberon, fma = any(r.startswith(UBERON) for r in refs), any(r.startswith("http://purl.org/sig/ont/fma/") for r in refs)
+        coverage = ("UBERON and FMA" if fma else "UBERON only") if uberon else \
+            "no UBERON class" if (t, CD.noUberonClass, Literal(True)) in g else "not checked"
+        counts[(label(g, g.value(t, CD.billingRegion)), coverage)] += 1
+    return {(region, coverage, str(n)) for (region, coverage), n in counts.items()}, ("region", "coverage", "targets")
+
+
+def expect_drug_units_by_product(g, results):
+    sessions, given, wasted = defaultdict(set), Counter(), Counter()
+    for r in results:
+        product = next((o for s, p, o in r.session.triples if p == CD.product), None)
+        for ln in r.lines:
+            if product is not None and (product, CD.supplyCode, ln.code_iri) in g:
+                key = (label(g, product), ln.code)
+                sessions[key].add(r.session.identifier)
+                (wasted if "JW" in ln.modifiers else given)[key] += ln.units
+    return {(p, c, str(len(ids)), str(given[(p, c)]), str(wasted[(p, c)])) for (p, c), ids in sessions.items()}, \
+        ("product", "code", "sessions", "administered", "discarded")
+
+
 EXPECT = {
+    "code-list": expect_code_list,
+    "code-links": expect_code_links,
+    "crossref-coverage": expect_crossref_coverage,
+    "drug-units-by-product": expect_drug_units_by_product,
     "addon-primaries": expect_addon_primaries,
     "code-exclusions": expect_code_exclusions,
     "codes-per-region": expect_codes_per_region,
