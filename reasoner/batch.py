@@ -109,10 +109,16 @@ _STATE: dict = {}
 
 
 def _init_worker(ontology_dir: str | None, profile: str | None, engine: str) -> None:
+    from . import pipeline, validate
     from .ontology import load
 
-    _STATE.update(ontology=load(ontology_dir), profile=profile, engine=engine)
+    if _STATE.get("key") == (ontology_dir, profile, engine):
+        return  # forked from a parent that has it all loaded already
+    _STATE.update(ontology=load(ontology_dir), profile=profile, engine=engine, key=(ontology_dir, profile, engine))
     _STATE["ontology"].names  # noqa: B018 - build the name index once per worker
+    if pipeline.resolve_engine(engine) == "fast":
+        pipeline.fast_coder(_STATE["ontology"])  # the closure, its Oxigraph quads, the rule updates
+    validate.validator(_STATE["ontology"])  # the session shapes, compiled
 
 
 def _session_id(text: str) -> str | None:
@@ -170,7 +176,6 @@ def _dask_chunk(records: list[Record], ontology_dir: str | None, profile: str | 
     """A chunk on a Dask worker: the worker loads the ontology (and its cached closure) once."""
     if not _STATE or _STATE.get("key") != (ontology_dir, profile, engine):
         _init_worker(ontology_dir, profile, engine)
-        _STATE["key"] = (ontology_dir, profile, engine)
     return _code_chunk(records)
 
 
@@ -327,6 +332,8 @@ def run(input_path: str | Path, output_path: str | Path, *, jobs: int | None = N
             _drain(results, out, summary, progress)
         else:
             ctx = get_context("spawn" if sys.platform == "darwin" else "fork")
+            if ctx.get_start_method() == "fork":
+                _init_worker(ontology_dir, profile, engine)  # once, here: forked workers share it
             with ctx.Pool(jobs, initializer=_init_worker, initargs=(ontology_dir, profile, engine)) as pool:
                 _drain(pool.imap(_code_chunk, _chunks(records, chunk_size)), out, summary, progress)
     progress.close()
