@@ -8,6 +8,7 @@ Every problem a user can cause is an InputError naming the source, field and val
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -194,6 +195,8 @@ def read_document(doc, ontology, *, source: str = "<input>", profile: str | None
             graph.parse(data=json.dumps(doc), format="json-ld", base=SESSION_BASE)
         except Exception as exc:  # the JSON-LD processor raises many kinds
             raise InputError(f"invalid JSON-LD: the JSON-LD processor could not read it ({exc})", source=source) from None
+    if not plain:
+        _check_iris(graph, source)
     sessions = _split(graph, ontology, source, profile, plain=plain)
     if len(sessions) != 1:
         raise InputError(f"expected one session in the document, found {len(sessions)}", source=source)
@@ -208,6 +211,7 @@ def read_turtle(text: str, ontology, *, source: str = "<input>", profile: str | 
         # rdflib's message ends with a raw dump of the bytes near the error: keep the readable part
         detail = " ".join(str(exc).split()).split(" at ^ in:")[0]
         raise InputError(f"invalid Turtle: {detail}", source=source) from None
+    _check_iris(graph, source)
     imports = sorted(str(o) for o in graph.objects(None, OWL.imports))
     if imports:
         raise InputError(f"owl:imports {imports[0]!r} is not allowed in a session: nothing is fetched; "
@@ -373,6 +377,31 @@ def _literal(datatype: str | None, value) -> Literal:
     if isinstance(value, float):
         return Literal(value, datatype=XSD.double)
     return Literal(value)
+
+
+# What RFC 3987 leaves out of an IRI (rdflib only warns about these; Oxigraph refuses them)
+_BAD_IRI = re.compile(r'[\x00-\x20<>"{}|\\^`]')
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
+
+
+def _check_iris(graph, source: str) -> None:
+    """Every IRI of a Turtle or JSON-LD input is a well-formed IRI (by Oxigraph's parser, the
+    strict one, when it is installed)."""
+    try:
+        from pyoxigraph import NamedNode
+    except ImportError:
+        NamedNode = None
+    iris = {term for triple in graph for term in triple if isinstance(term, URIRef)}
+    for term in sorted(iris):  # the same one named on every run
+        bad = bool(_BAD_IRI.search(term) or not _SCHEME.match(term))
+        if not bad and NamedNode is not None:
+            try:
+                NamedNode(str(term))
+            except ValueError:
+                bad = True
+        if bad:
+            raise InputError(f"invalid IRI {str(term)!r}: not a well-formed IRI (no spaces, quotes, braces, "
+                             "backslashes or < > | ^ `; brackets only around an IP address)", source=source)
 
 
 def _is_number(value) -> bool:
