@@ -55,9 +55,10 @@ def to_oxigraph(term):
     return ox.Literal(str(term))
 
 
-@lru_cache(maxsize=1 << 16)
+@lru_cache(maxsize=4096)
 def _named(iri: URIRef):
-    """IRIs repeat (vocabulary, muscles, codes): each is converted once."""
+    """IRIs repeat (vocabulary, muscles, codes): the frequent ones are converted once (a small
+    LRU, so each session's own IRIs pass through without growing memory)."""
     import pyoxigraph as ox
 
     return ox.NamedNode(str(iri))

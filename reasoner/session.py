@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from decimal import Decimal
 from pathlib import Path
 from urllib.parse import quote
@@ -322,13 +323,10 @@ def plain_triples(doc: dict, context: dict) -> list[tuple]:
         return term
 
     def literal(key: str, value):
-        cache_key = (typed.get(key), type(value), value)
-        term = _LITERALS.get(cache_key)
-        if term is None:
-            term = _literal(typed.get(key), value)
-            if len(_LITERALS) < 50_000:
-                _LITERALS[cache_key] = term
-        return term
+        try:
+            return _cached_literal(typed.get(key), type(value), value)
+        except TypeError:  # not hashable: never the case for JSON scalars, but never fail on it
+            return _literal(typed.get(key), value)
 
     def node(obj: dict) -> BNode:
         subject = BNode()
@@ -346,10 +344,15 @@ def plain_triples(doc: dict, context: dict) -> list[tuple]:
     return graph
 
 
-# Values repeat across sessions (sides, positions, common muscle names): an rdflib Literal
-# is costly to make, so each is made once.
-_LITERALS: dict = {}
 _CONTEXTS: dict = {}
+
+
+@lru_cache(maxsize=4096)
+def _cached_literal(datatype: str | None, kind: type, value) -> Literal:
+    """Values repeat across sessions (sides, positions, common muscle names) and an rdflib
+    Literal is costly to make; a small LRU keeps the frequent ones, so memory stays flat
+    however many sessions pass (`kind` keeps 1, 1.0 and True apart)."""
+    return _literal(datatype, value)
 
 
 def _context_terms(context: dict) -> tuple[dict, dict]:
