@@ -9,6 +9,7 @@ against that closure and queried together, and Oxigraph runs the very same .rq f
 from __future__ import annotations
 
 from collections import defaultdict
+from functools import cached_property
 
 from rdflib import BNode, Graph, URIRef
 from rdflib.namespace import DCTERMS, OWL, RDF, RDFS, SKOS
@@ -49,17 +50,6 @@ class FastCoder:
         if engine in ("auto", "fast", "rl") and not rl.unsupported(self.closure):
             self.engine = "rl"
         self._closure_triples = list(self.closure)
-        self._closure_set = set(self._closure_triples)
-        # What the reasoner needs besides a chunk's facts: the schema (classes, properties,
-        # restrictions, lists; annotations left out) and the facts about each individual a
-        # session names (its muscle, side, approach...), all already closed.
-        schema_subjects = {s for s, p, o in self._closure_triples if p == RDF.type and o in _SCHEMA_TYPES}
-        self._schema = [t for t in self._closure_triples
-                        if (t[0] in schema_subjects or isinstance(t[0], BNode)) and t[1] not in _ANNOTATIONS]
-        self._facts: dict = defaultdict(list)
-        for t in self._closure_triples:
-            if t[0] not in schema_subjects and not isinstance(t[0], BNode) and t[1] not in _ANNOTATIONS:
-                self._facts[t[0]].append(t)
         self._closure_quads = to_quads(self._closure_triples)
         if self.engine == "rl":
             import pyoxigraph as ox
@@ -70,19 +60,35 @@ class FastCoder:
             self._rl_updates = rl.updates(self.closure)
         ontology.names  # noqa: B018 - build the name index now, not inside the first chunk
 
+    @cached_property
+    def _slices(self) -> tuple[list, dict, set]:
+        """For `reasonable` (not needed by rl): what it needs besides a chunk's facts, the schema
+        (classes, properties, restrictions, lists; annotations left out) and the facts about
+        each individual a session names (its muscle, side, approach...), all already closed;
+        and the closure as a set, to leave it out of what the reasoner returns."""
+        schema_subjects = {s for s, p, o in self._closure_triples if p == RDF.type and o in _SCHEMA_TYPES}
+        schema = [t for t in self._closure_triples
+                  if (t[0] in schema_subjects or isinstance(t[0], BNode)) and t[1] not in _ANNOTATIONS]
+        facts: dict = defaultdict(list)
+        for t in self._closure_triples:
+            if t[0] not in schema_subjects and not isinstance(t[0], BNode) and t[1] not in _ANNOTATIONS:
+                facts[t[0]].append(t)
+        return schema, facts, set(self._closure_triples)
+
     def _reason(self, facts: list[tuple]) -> list[tuple]:
         """What OWL-RL adds to the cached closure plus these session facts (closure triples left out)."""
+        schema, known_facts, closure_set = self._slices
         if self.engine == "reasonable":
             named = {o for _, _, o in facts if isinstance(o, URIRef)}
-            known = [t for iri in named for t in self._facts.get(iri, ())]
-            new = inference.reasonable_closure([self._schema, known, facts])
+            known = [t for iri in named for t in known_facts.get(iri, ())]
+            new = inference.reasonable_closure([schema, known, facts])
         else:
             graph = Graph()
             graph += self.closure
             for triple in facts:
                 graph.add(triple)
             new = inference.closure(graph, self.engine)
-        return [t for t in new if t not in self._closure_set]
+        return [t for t in new if t not in closure_set]
 
     def code(self, sessions: list[Session], classification: bool = True) -> list[Result]:
         import pyoxigraph as ox
