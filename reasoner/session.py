@@ -276,9 +276,7 @@ def _check_plain(doc: dict, source: str) -> None:
         raise InputError(f"must be a list of injections, found {type(injections).__name__}", source=source, field="injections")
     if not injections:
         raise InputError("empty: a session needs at least one injection", source=source, field="injections")
-    if len(injections) > MAX_INJECTIONS:
-        raise InputError(f"{len(injections):,} injections is more than one session can hold (at most {MAX_INJECTIONS:,})",
-                         source=source, field="injections")
+    _check_injection_count(len(injections), source)
     for n, inj in enumerate(injections):
         where = f"injections[{n}]"
         _check_object(inj, INJECTION_FIELDS, "an object with muscle and side", source, where)
@@ -407,6 +405,14 @@ def _check_iris(graph, source: str) -> None:
                              "backslashes or < > | ^ `; brackets only around an IP address)", source=source)
 
 
+def _check_injection_count(count: int, source: str) -> None:
+    """The limit on injections, checked on plain JSON before any triple is made and on every
+    other input once it is parsed."""
+    if count > MAX_INJECTIONS:
+        raise InputError(f"{count:,} injections is more than one session can hold (at most {MAX_INJECTIONS:,})",
+                         source=source, field="injections")
+
+
 def _is_number(value) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
@@ -519,9 +525,7 @@ def _resolve(graph: Graph, root, injections, ontology, source, profile, plain) -
     out.add((iri, CD.identifier, Literal(ident)))
     if not injections:
         raise InputError("no injections: a session needs at least one", source=source, field="injections")
-    if len(injections) > MAX_INJECTIONS:
-        raise InputError(f"{len(injections):,} injections is more than one session can hold (at most {MAX_INJECTIONS:,})",
-                         source=source, field="injections")
+    _check_injection_count(len(injections), source)
 
     # Session-level enumerations, with the ontology's defaults.
     for prop, prop_name, kind in ((CD.approach, CD.approachName, "approach"), (CD.setting, CD.settingName, "setting")):
