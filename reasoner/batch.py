@@ -135,7 +135,7 @@ def _session_id(text: str) -> str | None:
 Output = tuple[str, tuple]
 
 
-def _error_line(record: Record, field: str | None, message: str) -> Output:
+def _error_output(record: Record, field: str | None, message: str) -> Output:
     line = json.dumps({"record": record.number, "session": _session_id(record.text), "source": record.source,
                        "error": {"field": field, "message": message}}, ensure_ascii=False)
     return line, ("failed", f"record {record.number}: {field or ''} {message}")
@@ -158,9 +158,9 @@ def _read(record: Record):
             raise InputError(f"holds {len(sessions)} sessions; a batch record is one session", source=record.source)
         return sessions[0]
     except ChemodenError as exc:
-        return _error_line(record, exc.field, exc.message)
+        return _error_output(record, exc.field, exc.message)
     except Exception as exc:  # a bug must not lose the record either
-        return _error_line(record, None, f"internal error: {type(exc).__name__}: {exc}")
+        return _error_output(record, None, f"internal error: {type(exc).__name__}: {exc}")
 
 
 def _code_one(record: Record, session) -> Output:
@@ -169,13 +169,12 @@ def _code_one(record: Record, session) -> Output:
     try:
         return _coded(code(session, _STATE["ontology"], _STATE["engine"]))
     except Exception as exc:
-        return _error_line(record, None, f"internal error: {type(exc).__name__}: {exc}")
+        return _error_output(record, None, f"internal error: {type(exc).__name__}: {exc}")
 
 
 def _dask_chunk(records: list[Record], ontology_dir: str | None, profile: str | None, engine: str) -> list[Output]:
     """A chunk on a Dask worker: the worker loads the ontology (and its cached closure) once."""
-    if not _STATE or _STATE.get("key") != (ontology_dir, profile, engine):
-        _init_worker(ontology_dir, profile, engine)
+    _init_worker(ontology_dir, profile, engine)  # a no-op after the first chunk
     return _code_chunk(records)
 
 
@@ -211,7 +210,7 @@ def _shape_checked(read: list) -> list:
     at = [n for n, (_, item) in enumerate(read) if not isinstance(item, tuple)]
     for n, error in zip(at, check_sessions([read[n][1] for n in at], _STATE["ontology"])):
         if error is not None:
-            read[n] = (read[n][0], _error_line(read[n][0], error.field, error.message))
+            read[n] = (read[n][0], _error_output(read[n][0], error.field, error.message))
     return read
 
 
