@@ -56,9 +56,10 @@ class QueryFile:
         return prepareUpdate(self.text) if self.form == "update" else prepareQuery(self.text)
 
 
-def parse_header(text: str) -> dict[str, str]:
-    """Read the leading '# key: value' comment lines; indented '#' lines continue a value."""
-    header: dict[str, str] = {}
+def header_lines(text: str) -> dict[str, list[str]]:
+    """The leading '# key: value' comment lines of a query file, each key with its first value
+    and the raw lines indented under it ('#   ...'), which continue it."""
+    header: dict[str, list[str]] = {}
     last = None
     for line in text.splitlines():
         if not line.startswith("#"):
@@ -68,10 +69,15 @@ def parse_header(text: str) -> dict[str, str]:
         match = _HEADER.match(line)
         if match and not line.startswith("#  "):
             last = match.group(1)
-            header[last] = match.group(2).strip()
-        elif last and line[1:].strip():
-            header[last] += " " + line[1:].strip()
+            header[last] = [match.group(2).strip()]
+        elif last:
+            header[last].append(line[1:].rstrip())
     return header
+
+
+def parse_header(text: str) -> dict[str, str]:
+    """Read the leading '# key: value' comment lines; indented '#' lines continue a value."""
+    return {key: " ".join(part.strip() for part in lines if part.strip()) for key, lines in header_lines(text).items()}
 
 
 def _query_form(text: str, read_only: bool = False) -> str:

@@ -23,6 +23,7 @@ from rdflib.namespace import XSD
 from .dataset import GRAPH_BASE, Answer, ResultTooLarge
 from .errors import InputError, OntologyError
 from .namespaces import CD, SESSION_BASE
+from .ontology import header_lines
 
 # ---------------------------------------------------------------------------
 # Errors: each a user's, each with the HTTP status the endpoint answers with
@@ -64,25 +65,12 @@ class LibraryQuery:
 
 
 LIBRARY_HEADER = ("title", "description", "example")
-_KEY = re.compile(r"^#\s?([a-z]+):\s*(.*)$")
 
 
 def parse_library_header(text: str) -> dict[str, str]:
-    """'# key: value' lines; lines indented under a key ('#   ...') continue it. The example
-    keeps its line breaks (it is a table); other values are joined into one line."""
-    header: dict[str, list[str]] = {}
-    key = None
-    for line in text.splitlines():
-        if not line.startswith("#"):
-            if line.strip():
-                break
-            continue
-        match = _KEY.match(line)
-        if match and not line.startswith("#  "):
-            key = match.group(1)
-            header[key] = [match.group(2).rstrip()]
-        elif key:
-            header[key].append(line[1:].rstrip())
+    """The header (ontology.header_lines). The example keeps its line breaks (it is a table);
+    other values are joined into one line."""
+    header = header_lines(text)
     out = {}
     for key, lines in header.items():
         first, rest = lines[0], textwrap.dedent("\n".join(lines[1:])).strip("\n")
