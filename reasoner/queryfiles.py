@@ -214,15 +214,12 @@ def _derivation(g: Graph, node, code, patterns) -> None:
     for (s, p, o), mandatory in patterns:
         if not mandatory or not isinstance(p, URIRef):
             continue
-        if s == code:
-            condition = BNode()
-            g.add((derivation, CDQ.condition, condition))
-            g.add((condition, CDQ.property, p))
-            if not isinstance(o, Variable):
-                g.add((condition, CDQ.value, o))
-        elif o == code:
-            condition = BNode()
-            g.add((derivation, CDQ.valueOf, condition))
-            g.add((condition, CDQ.property, p))
-            if not isinstance(s, Variable):
-                g.add((condition, CDQ.subject, s))
+        # the code as subject: a condition on its own property; as object: on whose value it is
+        for link, other, role, at in ((CDQ.condition, o, CDQ.value, s), (CDQ.valueOf, s, CDQ.subject, o)):
+            if at == code:
+                condition = BNode()
+                g.add((derivation, link, condition))
+                g.add((condition, CDQ.property, p))
+                if not isinstance(other, Variable):
+                    g.add((condition, role, other))
+                break
