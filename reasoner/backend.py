@@ -64,14 +64,31 @@ def _named(iri: URIRef):
     return ox.NamedNode(str(iri))
 
 
+# Terms met lately, converted: a chunk's IRIs and literals recur in many of its triples (and
+# vocabulary in every chunk). A plain dict, emptied when it grows past the bound, keeps memory flat.
+_TERMS: dict = {}
+_TERMS_BOUND = 50_000
+
+
 def to_quads(triples, graph=None) -> list:
     """Oxigraph quads from triples of rdflib terms, Oxigraph terms or both, in `graph` (an
     Oxigraph graph name) or the default graph."""
     import pyoxigraph as ox
 
-    if graph is None:
-        return [ox.Quad(*(to_oxigraph(t) if isinstance(t, Node) else t for t in triple)) for triple in triples]
-    return [ox.Quad(*(to_oxigraph(t) if isinstance(t, Node) else t for t in triple), graph) for triple in triples]
+    terms = _TERMS
+    if len(terms) > _TERMS_BOUND:
+        terms.clear()
+    quad = ox.Quad
+    out = []
+    for triple in triples:
+        converted = []
+        for term in triple:
+            value = terms.get(term)
+            if value is None:
+                value = terms[term] = to_oxigraph(term) if isinstance(term, Node) else term
+            converted.append(value)
+        out.append(quad(*converted) if graph is None else quad(*converted, graph))
+    return out
 
 
 def from_oxigraph(term):

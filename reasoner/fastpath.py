@@ -44,20 +44,15 @@ class FastCoder:
         # The ontology's closure: reasonable when installed (parity-tested), else owlrl.
         closure_engine = inference.pick("auto" if engine in ("auto", "fast", "rl") else engine)
         self.closure = cache.closure(ontology, closure_engine)
-        # The chunk step: OWL 2 RL rules inside Oxigraph when they cover every construct the
-        # ontology uses (rl.py), else the closure's engine.
+        # The chunk step: the OWL 2 RL rules compiled against the closure (rl.py) when they cover
+        # every construct the ontology uses, else the closure's engine.
         self.engine = closure_engine
+        self._fallback = closure_engine
         if engine in ("auto", "fast", "rl") and not rl.unsupported(self.closure):
             self.engine = "rl"
+            self._rules = rl.Rules(self.closure)
         self._closure_triples = list(self.closure)
         self._closure_quads = to_quads(self._closure_triples)
-        if self.engine == "rl":
-            import pyoxigraph as ox
-
-            helper = ox.NamedNode(rl.HELPER)
-            self._closure_quads += [ox.Quad(q.subject, q.predicate, q.object, helper)
-                                    for q in to_quads(rl.helper_triples(self.closure))]
-            self._rl_updates = rl.updates(self.closure)
         ontology.names  # noqa: B018 - build the name index now, not inside the first chunk
 
     @cached_property
@@ -77,8 +72,15 @@ class FastCoder:
 
     def _reason(self, facts: list[tuple]) -> list[tuple]:
         """What OWL-RL adds to the cached closure plus these session facts (closure triples left out)."""
+        if self.engine == "rl":
+            try:
+                return facts + self._rules.entail(facts)
+            except rl.Unsupported:  # sessions never state schema; if one did, the general engine copes
+                engine = self._fallback
+        else:
+            engine = self.engine
         schema, known_facts, closure_set = self._slices
-        if self.engine == "reasonable":
+        if engine == "reasonable":
             named = {o for _, _, o in facts if isinstance(o, URIRef)}
             known = [t for iri in named for t in known_facts.get(iri, ())]
             new = inference.reasonable_closure([schema, known, facts])
@@ -87,7 +89,7 @@ class FastCoder:
             graph += self.closure
             for triple in facts:
                 graph.add(triple)
-            new = inference.closure(graph, self.engine)
+            new = inference.closure(graph, engine)
         return [t for t in new if t not in closure_set]
 
     def code(self, sessions: list[Session], classification: bool = True) -> list[Result]:
@@ -98,9 +100,5 @@ class FastCoder:
         facts = [t for session in sessions for t in session.triples]
         store = ox.Store()
         store.extend(self._closure_quads)
-        if self.engine == "rl":
-            store.extend(to_quads(facts, ox.NamedNode(rl.DELTA)))
-            rl.reason(store, self._rl_updates)
-        else:
-            store.extend(to_quads(self._reason(facts)))
+        store.extend(to_quads(self._reason(facts)))
         return derive(OxigraphBackend(store), sessions, self.ontology, classification)
