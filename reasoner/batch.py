@@ -302,7 +302,7 @@ def _status(line: str) -> tuple:
 
 def run(input_path: str | Path, output_path: str | Path, *, jobs: int | None = None, resume: bool = False,
         quiet: bool = False, profile: str | None = None, engine: str = "auto", ontology_dir: str | None = None,
-        chunk_size: int = 32, progress_stream: TextIO | None = None, dask: str | None = None) -> Summary:
+        chunk_size: int = 64, progress_stream: TextIO | None = None, dask: str | None = None) -> Summary:
     input_path, output_path = Path(input_path), Path(output_path)
     if not input_path.exists():
         raise InputError("not found", source=str(input_path))

@@ -51,7 +51,7 @@ def _parser() -> argparse.ArgumentParser:
     batch_p.add_argument("--jobs", type=int, default=0, help="worker processes (default: the cores available)")
     batch_p.add_argument("--resume", action="store_true", help="skip the records OUTPUT already holds")
     batch_p.add_argument("--quiet", action="store_true", help="no progress bar")
-    batch_p.add_argument("--chunk-size", type=int, default=32, help="sessions reasoned and queried together (default 32)")
+    batch_p.add_argument("--chunk-size", type=int, default=64, help="sessions reasoned and queried together (default 64)")
     batch_p.add_argument("--dask", metavar="SCHEDULER", help="run on a Dask cluster: 'local' (a local cluster of --jobs "
                          "worker processes) or a scheduler address such as tcp://10.0.0.5:8786")
     batch_p.add_argument("--profile")
