@@ -2,7 +2,8 @@
 
 Steps, each reporting every problem it finds (not only the first, as loading does):
 - turtle: every .ttl file parses;
-- sparql: every .rq file parses (rdflib, and Oxigraph when installed) and is a query of a known form;
+- sparql: every .rq file parses (rdflib, and Oxigraph when installed) and is a query of a known form,
+  and no rule, conflict, audit or note query tests EXISTS over a join (quadratic in a batch chunk);
 - shapes: the ontology and the description of its query files (reasoner/queryfiles.py)
   against shapes/*.ttl with pySHACL; shapes/session.ttl must compile for reasoner/validate.py;
 - qc: every qc/*-violation.rq returns no rows (ODK-style quality checks);
@@ -27,6 +28,7 @@ from . import queryfiles
 from .errors import InputError, OntologyError
 from .names import _strip_trailing, normalise
 from .namespaces import CD
+from .ontology import QUERY_FOLDERS
 
 CDQ = queryfiles.CDQ
 OBO = Namespace("http://purl.obolibrary.org/obo/")
@@ -49,6 +51,12 @@ class Problem:
         where = f"{self.file}:{self.line}" if self.file and self.line else (self.file or "")
         parts = [p for p in (where, self.subject) if p]
         return ": ".join(parts + [f"{self.message} [{self.check}]"])
+
+
+_SLOW_EXISTS = ("EXISTS over a join: Oxigraph evaluates it against the whole store once per row, so a "
+                "batch chunk costs the square of its size; write MINUS { ... } (shared variables bound "
+                "before it), OPTIONAL { ... } FILTER (!BOUND(?v)), or join a SELECT DISTINCT subquery "
+                "(ontology/README.md)")
 
 
 def curie(term) -> str:
@@ -79,6 +87,9 @@ class Folder:
         for query in self.queries:
             for line, message in query.errors:
                 self.problems.append(Problem("sparql", message, str(query.path), line))
+            if query.kind in QUERY_FOLDERS.values() and not query.errors:  # the queries coding runs
+                for line in queryfiles.exists_over_joins(query.text):
+                    self.problems.append(Problem("sparql", _SLOW_EXISTS, str(query.path), line))
         self._definitions: dict[str, tuple[Path, int]] | None = None
 
     def parse(self, path: Path) -> Graph | None:

@@ -16,6 +16,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from rdflib import BNode, Graph, Literal, Namespace, URIRef, Variable
+from rdflib.term import Node
 from rdflib.namespace import RDF
 from rdflib.plugins.sparql import prepareQuery, prepareUpdate
 from rdflib.plugins.sparql.parserutils import CompValue
@@ -113,6 +114,49 @@ def read(directory: Path) -> list[QueryText]:
         query.algebra = None if query.errors else algebra
         out.append(query)
     return out
+
+
+_EXISTS = re.compile(r"\bEXISTS\s*\{", re.IGNORECASE)
+_PREFIX = re.compile(r"^\s*PREFIX\s+[^\n]*", re.IGNORECASE | re.MULTILINE)
+
+
+def _braced(text: str, start: int) -> str | None:
+    """The {...} block opening at `start`, braces balanced (None when it never closes)."""
+    depth = 0
+    for end in range(start, len(text)):
+        depth += {"{": 1, "}": -1}.get(text[end], 0)
+        if depth == 0:
+            return text[start:end + 1]
+    return None
+
+
+def _joined(node) -> int:
+    """How many triple patterns an algebra tree joins (a property path counts as two)."""
+    if isinstance(node, CompValue):
+        if node.name == "BGP":
+            return sum(1 + (not isinstance(p, Node)) for _, p, _ in node["triples"])
+        return sum(_joined(v) for v in node.values())
+    if isinstance(node, (list, tuple)):
+        return sum(_joined(v) for v in node)
+    return 0
+
+
+def exists_over_joins(text: str) -> list[int]:
+    """The lines of each EXISTS or NOT EXISTS whose pattern joins several triple patterns.
+    Oxigraph evaluates such a pattern against the whole store once per row, so a batch chunk
+    costs the square of its size (ontology/README.md shows what to write instead); over one
+    triple pattern it is a direct lookup."""
+    prefixes = "\n".join(_PREFIX.findall(text))
+    lines = []
+    for match in _EXISTS.finditer(text):
+        block = _braced(text, match.end() - 1)
+        try:
+            algebra = prepareQuery(f"{prefixes}\nSELECT * WHERE {block}").algebra
+        except Exception:  # not a pattern on its own (a syntax error is reported elsewhere)
+            continue
+        if _joined(algebra) > 1:
+            lines.append(_line_of_offset(text, match.start()))
+    return lines
 
 
 # ---------------------------------------------------------------------------

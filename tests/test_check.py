@@ -127,6 +127,9 @@ CASES = [
     # --- files that do not parse ------------------------------------------------------------
     ("rule-with-a-syntax-error", "sparql", [("rules/10-neck-64616.rq", "  ?inj a cd:NeckInjection .", "  ?inj a cd:NeckInjection . }")],
      ["rules/10-neck-64616.rq:", "SPARQL syntax error"]),
+    ("not-exists-over-a-join", "sparql",
+     [("notes/guidance-not-reportable.rq", "MINUS { ?l cd:lineOf ?s", "FILTER NOT EXISTS { ?l cd:lineOf ?s")],
+     ["notes/guidance-not-reportable.rq:9", "EXISTS over a join", "MINUS"]),
     ("turtle-with-a-syntax-error", "turtle", [("codes.ttl", 'cd:notation "64616" ;', 'cd:notation "64616" , ;')],
      ["codes.ttl:56", "cannot parse Turtle (objectList expected", 'cd:notation "64616" , ;']),
 ]
