@@ -114,14 +114,6 @@ class OxigraphBackend:
     def __init__(self, store):
         self.store = store
 
-    @classmethod
-    def from_triples(cls, triples) -> "OxigraphBackend":
-        import pyoxigraph as ox
-
-        store = ox.Store()
-        store.extend([ox.Quad(to_oxigraph(s), to_oxigraph(p), to_oxigraph(o)) for s, p, o in triples])
-        return cls(store)
-
     def construct(self, query) -> list[tuple]:
         return [(t.subject, t.predicate, t.object) for t in self.store.query(query.text)]
 
