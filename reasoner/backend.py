@@ -85,7 +85,10 @@ def to_quads(triples, graph=None) -> list:
         for term in triple:
             value = terms.get(term)
             if value is None:
-                value = terms[term] = to_oxigraph(term) if isinstance(term, Node) else term
+                if isinstance(term, Node):
+                    value = terms[term] = to_oxigraph(term)
+                else:  # already an Oxigraph term (a CONSTRUCT's result): nothing to keep
+                    value = term
             converted.append(value)
         out.append(quad(*converted) if graph is None else quad(*converted, graph))
     return out

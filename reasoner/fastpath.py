@@ -71,7 +71,8 @@ class FastCoder:
         return schema, facts, set(self._closure_triples)
 
     def _reason(self, facts: list[tuple]) -> list[tuple]:
-        """What OWL-RL adds to the cached closure plus these session facts (closure triples left out)."""
+        """The chunk's facts and what OWL-RL concludes from them over the cached closure (the
+        closure's own triples left out): all the chunk adds to the store."""
         if self.engine == "rl":
             try:
                 return facts + self._rules.entail(facts)

@@ -86,8 +86,8 @@ class Rules:
         self.intersections = table()    # x a I once x has every type of one of I's lists: cls-int1
         # A new `x P y` concludes...
         self.subject_types = table()    # x a C: prp-dom, cls-svf2 (P someValuesFrom owl:Thing)
-        self.object_types = table()     # y a C, y not a literal: prp-rng
-        self.reverse = table()          # y Q x, y not a literal: prp-symp, prp-inv1, prp-inv2
+        self.object_types = table()     # y a C: prp-rng
+        self.reverse = table()          # y Q x: prp-symp, prp-inv1, prp-inv2
         self.same_way = table()         # x Q y: prp-spo1, prp-eqp1, prp-eqp2
         self.some_values = table()      # x a R when y a C: cls-svf1 (R is P someValuesFrom C)
         self.by_value = table()         # x a R when y is v: cls-hv2 (R is P hasValue v), keyed (P, v)
@@ -156,6 +156,9 @@ class Rules:
         classes = {c for table in (self.supertypes, self.subject_types, self.object_types) for cs in table.values()
                    for c in cs}
         classes |= {c for table in (self.filler_of, self.all_values) for pairs in table.values() for _, c in pairs}
+        classes |= {r for pairs in self.some_values.values() for _, r in pairs}
+        classes |= {r for rs in self.by_value.values() for r in rs}
+        classes |= {whole for pairs in self.intersections.values() for whole, _ in pairs}
         return sorted(str(t) for t in (heads & SCHEMA_PREDICATES) | (classes & SCHEMA_CLASSES))
 
     def entail(self, facts: list[tuple]) -> list[tuple]:
