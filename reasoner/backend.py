@@ -45,7 +45,7 @@ def to_oxigraph(term):
     import pyoxigraph as ox
 
     if isinstance(term, URIRef):
-        return _named(term)
+        return ox.NamedNode(str(term))
     if isinstance(term, BNode):
         return ox.BlankNode(str(term))
     if term.language:
@@ -53,15 +53,6 @@ def to_oxigraph(term):
     if term.datatype is not None:
         return ox.Literal(str(term), datatype=ox.NamedNode(str(term.datatype)))
     return ox.Literal(str(term))
-
-
-@lru_cache(maxsize=4096)
-def _named(iri: URIRef):
-    """IRIs repeat (vocabulary, muscles, codes): the frequent ones are converted once (a small
-    LRU, so each session's own IRIs pass through without growing memory)."""
-    import pyoxigraph as ox
-
-    return ox.NamedNode(str(iri))
 
 
 # Terms met lately, converted: a chunk's IRIs and literals recur in many of its triples (and

@@ -124,10 +124,9 @@ class OxigraphStore:
     def add(self, graph: URIRef, triples: Iterable[tuple]) -> None:
         import pyoxigraph as ox
 
-        from .backend import to_oxigraph
+        from .backend import to_quads
 
-        name = ox.NamedNode(str(graph))
-        self._store.extend([ox.Quad(to_oxigraph(s), to_oxigraph(p), to_oxigraph(o), name) for s, p, o in triples])
+        self._store.extend(to_quads(triples, ox.NamedNode(str(graph))))
 
     def dump(self, path: Path) -> None:
         import pyoxigraph as ox
