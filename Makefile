@@ -63,7 +63,7 @@ strip-notebooks: $(LAB)
 
 # The README's picture of the code map, drawn from the ontology
 code-map: $(STAMP)
-	$(BIN)/python -m reasoner.codemap docs/code-map.png
+	$(BIN)/python -m reasoner.surfaces.codemap docs/code-map.png
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench.py

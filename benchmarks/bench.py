@@ -26,8 +26,9 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from generate import generate  # noqa: E402
 
-from reasoner import load_ontology, read_document  # noqa: E402
-from reasoner.pipeline import code, fast_coder, reference_many  # noqa: E402
+from reasoner import code, load_ontology, read_document  # noqa: E402
+from reasoner.coding.fast import coder as fast_coder
+from reasoner.coding.reference import reference_many  # noqa: E402
 
 TARGETS = {"batch_sessions_per_s": 500, "p50_ms": 20, "peak_mib": 1024, "single_call_s": 1.5}
 

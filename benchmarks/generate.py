@@ -19,9 +19,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from reasoner import load_ontology  # noqa: E402
-from reasoner.namespaces import CD  # noqa: E402
 from rdflib.namespace import RDFS, SKOS  # noqa: E402
+
+from reasoner import load_ontology  # noqa: E402
+from reasoner.core.vocab import CD  # noqa: E402
 
 PRODUCTS = {  # product: (typical amounts administered, discarded)
     "Botox": ([50, 100, 155, 195, 200, 300, 400], [0, 0, 5, 45, 100]),
@@ -75,7 +76,7 @@ def session(rng: random.Random, pool: Pool, n: int) -> dict:
     doc: dict = {"id": f"gen-{n:06d}"}
 
     def region(name, count, sides):
-        for label, names, midline in pool.pick(rng, name, count):
+        for _label, names, midline in pool.pick(rng, name, count):
             injections.append(_injection(rng, names, rng.choice(sides), midline))
 
     if kind in ("neck", "mixed"):
@@ -83,7 +84,7 @@ def session(rng: random.Random, pool: Pool, n: int) -> dict:
     if kind in ("limbs", "mixed"):
         for limb_region, side in rng.sample([("UpperExtremity", "left"), ("UpperExtremity", "right"),
                                              ("LowerExtremity", "left"), ("LowerExtremity", "right")], rng.randint(1, 4)):
-            for label, names, midline in pool.pick(rng, limb_region, rng.choice([1, 2, 3, 4, 4, 5, 5, 6, 8])):
+            for _label, names, midline in pool.pick(rng, limb_region, rng.choice([1, 2, 3, 4, 4, 5, 5, 6, 8])):
                 injections.append(_injection(rng, names, side, midline))
     if kind in ("trunk", "mixed") and rng.random() < 0.7:
         region("Trunk", rng.choice([1, 2, 3, 5, 6]), ["left", "right", "bilateral"])

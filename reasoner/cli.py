@@ -8,33 +8,28 @@ Exit codes: 0 coded; 1 coded with at least one error-severity conflict;
 from __future__ import annotations
 
 import argparse
+import logging
+import os
 import sys
-from pathlib import Path
 
-from .errors import EXIT_CONFLICTS, EXIT_INPUT, EXIT_OK, ChemodenError, InputError
-from .ontology import load
-from .pipeline import PATHS, code, validate
-from .session import read_bytes, read_path
-
-EXIT_INTERNAL = 4
-SESSION_SUFFIXES = (".json", ".jsonld", ".ttl")
-
-
-def _expand(paths: list[str]) -> list[str]:
-    """Folders stand for the session files they hold, in name order."""
-    out: list[str] = []
-    for p in paths:
-        path = Path(p)
-        if path.is_dir():
-            out.extend(str(f) for f in sorted(path.rglob("*")) if f.suffix.lower() in SESSION_SUFFIXES and f.is_file())
-        else:
-            out.append(p)
-    return out
+from .coding.entry import Coder, check_profile
+from .core.errors import EXIT_CONFLICTS, EXIT_INPUT, EXIT_INTERNAL, EXIT_OK, ChemodenError, InputError
+from .core.version import __version__
+from .engines import registry
+from .engines.answer import render
+from .engines.safety import inspect, run
+from .intake.files import sources
+from .knowledge import check
+from .knowledge.library import library, resolve
+from .knowledge.ontology import default_directory, load
+from .surfaces import batch
+from .surfaces.dataset import build
+from .surfaces.serve import Limits, serve
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="chemoden", description="Derive chemodenervation billing codes from treatment sessions.")
-    parser.add_argument("--version", action="version", version="chemoden 0.1.0")
+    parser.add_argument("--version", action="version", version=f"chemoden {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     code_p = sub.add_parser("code", help="code session files (JSON, JSON-LD or Turtle; folders; - for standard input)")
     audit_p = sub.add_parser("audit", help="check the claim in each session (its billed lines) against the documentation")
@@ -42,8 +37,7 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("files", nargs="+", metavar="FILE")
         p.add_argument("--format", choices=("table", "json", "turtle"), default="table")
         p.add_argument("--profile", help="policy profile name (default: the session's, else the ontology's default)")
-        p.add_argument("--engine", choices=PATHS, default="auto",
-                       help="fast (cached closure, Oxigraph), owlrl (the reference path), reasonable; default auto = fast when installed")
+        p.add_argument("--engine", choices=registry.CHOICES, default="auto", help=registry.HELP)
         p.add_argument("--ontology", help="ontology folder (default: the shipped one, or $CHEMODEN_ONTOLOGY)")
     batch_p = sub.add_parser("batch", help="code a JSON Lines file (or a folder of session files) into JSON Lines, in input order")
     batch_p.add_argument("input", metavar="INPUT")
@@ -55,7 +49,7 @@ def _parser() -> argparse.ArgumentParser:
     batch_p.add_argument("--dask", metavar="SCHEDULER", help="run on a Dask cluster: 'local' (a local cluster of --jobs "
                          "worker processes) or a scheduler address such as tcp://10.0.0.5:8786")
     batch_p.add_argument("--profile")
-    batch_p.add_argument("--engine", choices=PATHS, default="auto")
+    batch_p.add_argument("--engine", choices=registry.CHOICES, default="auto")
     batch_p.add_argument("--ontology")
     profiles_p = sub.add_parser("profiles", help="list the policy profiles")
     profiles_p.add_argument("--ontology")
@@ -76,7 +70,7 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--session", action="append", default=[], metavar="FILE_OR_DIR",
                        help="code these sessions and add them (repeatable; folders and JSON Lines too)")
         p.add_argument("--profile")
-        p.add_argument("--engine", choices=PATHS, default="auto")
+        p.add_argument("--engine", choices=registry.CHOICES, default="auto")
         p.add_argument("--ontology")
     check_p = sub.add_parser("check", help="check an ontology folder: shapes, quality checks, OWL-RL consistency, "
                              "SPARQL syntax (exit 0 clean, 1 problems, 2 unreadable)")
@@ -84,35 +78,17 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _require_profile(ontology, profile: str | None) -> None:
-    """Refuse an unknown --profile before anything is read or coded."""
-    if profile is not None and ontology.names.enum("profile", profile) is None:
-        raise InputError(f"unknown profile {profile!r} (known: {', '.join(ontology.names.enum_choices('profile'))})",
-                         field="--profile")
-
-
 def _code(args) -> int:
-    ontology = load(args.ontology)
-    _require_profile(ontology, args.profile)
+    coder = Coder(args.ontology, engine=args.engine, profile=args.profile)
+    stdin = sys.stdin.buffer.read() if "-" in args.files else None
     status = EXIT_OK
     first = True
-    for name in _expand(args.files):
-        try:
-            if name == "-":
-                sessions = read_bytes(sys.stdin.buffer.read(), ontology, source="<stdin>", profile=args.profile)
-            else:
-                sessions = read_path(name, ontology, args.profile)
-            if args.command == "audit":
-                for s in sessions:
-                    if not s.claim:
-                        raise InputError("missing or empty: an audit needs the claim's billed lines",
-                                         source=s.source, field="billed")
-            results = [code(s, ontology, args.engine) for s in validate(sessions, ontology)]
-        except ChemodenError as exc:
-            print(f"chemoden: {exc}", file=sys.stderr)
-            status = max(status, exc.exit_code)
+    for outcome in coder.code(sources(args.files, stdin), claim_required=args.command == "audit"):
+        if outcome.error is not None:
+            print(f"chemoden: {outcome.error}", file=sys.stderr)
+            status = max(status, outcome.error.exit_code)
             continue
-        for result in results:
+        for result in outcome.results:
             if args.format == "json":
                 print(result.to_json())
             elif args.format == "turtle":
@@ -129,13 +105,9 @@ def _code(args) -> int:
 
 
 def _batch(args) -> int:
-    from .batch import run
-
-    ontology = load(args.ontology)  # a broken ontology stops here, before any worker starts
-    _require_profile(ontology, args.profile)
-    summary = run(args.input, args.output, jobs=args.jobs, resume=args.resume, quiet=args.quiet,
-                  profile=args.profile, engine=args.engine, ontology_dir=args.ontology, dask=args.dask,
-                  chunk_size=max(1, args.chunk_size))
+    summary = batch.run(args.input, args.output, jobs=args.jobs, resume=args.resume, quiet=args.quiet,
+                        profile=args.profile, engine=args.engine, ontology_dir=args.ontology, dask=args.dask,
+                        chunk_size=max(1, args.chunk_size))
     print(summary.text(), file=sys.stderr)
     for failure in summary.first_failures:
         print(f"  {failure}", file=sys.stderr)
@@ -154,10 +126,8 @@ def _profiles(args) -> int:
 
 def _dataset(args):
     """The ontology and the --session inputs, coded; what could not be read is reported and skipped."""
-    from .dataset import build
-
     ontology = load(args.ontology)
-    _require_profile(ontology, args.profile)
+    check_profile(ontology, args.profile)
     dataset = build(ontology, args.session, profile=args.profile, engine=args.engine)
     for failure in dataset.failures:
         print(f"chemoden: {failure}", file=sys.stderr)
@@ -165,10 +135,8 @@ def _dataset(args):
 
 
 def _query(args) -> int:
-    from . import query
-
     ontology = load(args.ontology)
-    queries = query.library(ontology.directory)
+    queries = library(ontology.directory)
     if args.list:
         width = max(map(len, queries), default=0)
         for name, q in queries.items():
@@ -176,25 +144,22 @@ def _query(args) -> int:
         return EXIT_OK
     if not args.query:
         raise InputError("give a query (SPARQL text, a .rq file or a library query name) or --list", field="QUERY")
-    text = query.resolve(args.query, queries)
-    query.inspect(text)  # refuse an update or SERVICE before coding anything
+    text = resolve(args.query, queries)
+    inspect(text)  # refuse an update or SERVICE before coding anything
     ontology, dataset = _dataset(args)
-    answer = query.run(dataset.store, text, dataset.graphs)
-    sys.stdout.write(query.render(answer, args.format))
+    answer = run(dataset.store, text, dataset.graphs)
+    sys.stdout.write(render(answer, args.format))
     return EXIT_INPUT if dataset.failures else EXIT_OK
 
 
 def _serve(args) -> int:
-    from .serve import Limits, serve
-
     ontology, dataset = _dataset(args)
     limits = Limits(timeout=args.timeout, max_rows=args.max_rows, max_request=args.max_request)
     return serve(dataset, ontology, host=args.host, port=args.port, workers=args.workers, limits=limits,
                  profile=args.profile, engine=args.engine)
-def _check(args) -> int:
-    from . import check
-    from .ontology import default_directory
 
+
+def _check(args) -> int:
     path = args.path or str(default_directory())
     problems = check.run(path)
     for problem in problems:
@@ -207,8 +172,6 @@ def _check(args) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    import logging
-
     # rdflib logs a traceback for every ill-typed literal it reads ("abc"^^xsd:integer); the
     # shapes and the OWL-RL check report those in one line, so the log stays quiet
     logging.getLogger("rdflib.term").setLevel(logging.ERROR)
@@ -231,8 +194,6 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:  # output piped into `head` and the like: stop quietly
-        import os
-
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_OK
     except Exception as exc:  # a bug, not a user error: one line, no traceback

@@ -9,7 +9,9 @@ symbolic-link loop, an unknown --profile). Each runs through:
   project): the exit code and the one line on stderr;
 - `chemoden batch` over one folder holding every file case between good sessions: an error
   record naming the same field, and the good sessions coded;
-- `POST /code` of `chemoden serve` (JSON cases): a 4xx answer naming the same field.
+- `chemoden query session-lines --session FILE`: the same line as `code` (the session left out);
+- `POST /code` of `chemoden serve` (every input given as a file: JSON, JSON-LD or Turtle, sent
+  with its media type): a 4xx answer with the same field and message.
 
     python tests/errors_matrix.py > docs/errors.md     # regenerate the table after a message changes
 """
@@ -46,6 +48,16 @@ class Case:
     @property
     def is_json(self) -> bool:
         return self.path is not None and self.path.suffix == ".json"
+
+    @property
+    def is_session_file(self) -> bool:
+        """An input a request body can carry (not a link, a folder or an option)."""
+        return (self.path is not None and self.command == "code" and not self.args and not self.path.is_symlink()
+                and self.path.is_file())
+
+    @property
+    def media_type(self) -> str:
+        return {".ttl": "text/turtle", ".jsonld": "application/ld+json"}.get(self.path.suffix, "application/json")
 
 
 def file_cases() -> list[Case]:
@@ -125,6 +137,12 @@ def run_code(case: Case, folder: Path) -> subprocess.CompletedProcess:
     return guarded([case.command, *case.args, *paths], [ERRORS, folder, ROOT / "examples"])
 
 
+def run_query(case: Case, folder: Path) -> subprocess.CompletedProcess:
+    """`chemoden query session-lines --session FILE` (file cases of `code` only)."""
+    path = os.path.relpath(case.path, ROOT) if case.path.is_relative_to(ROOT) else str(case.path)
+    return guarded(["query", "session-lines", "--session", path], [ERRORS, folder, ROOT / "examples"])
+
+
 def field_of(message: str, case: Case) -> str | None:
     """The field a `chemoden: SOURCE: FIELD: message` line names (None when it names none)."""
     rest = message.removeprefix("chemoden: ")
@@ -177,14 +195,16 @@ def render(rows: list[dict]) -> str:
            "Exit codes: 0 coded; 1 coded with error-severity findings; 2 input error; 3 broken ontology or",
            "rule file; 4 internal error (a bug). In `chemoden batch` a bad record becomes an error record",
            '`{"record": N, "session": ID, "source": ..., "error": {"field": ..., "message": ...}}` and the batch',
-           "goes on (exit 2 at the end). `POST /code` answers 400 with the same `error` object (413 over the",
-           "request-size limit).", "",
+           "goes on (exit 2 at the end). `chemoden query --session FILE` prints the same line and leaves the",
+           "session out (exit 2; \"same\" in the table). `POST /code` answers 400 with the same `error` object",
+           "(its field and message; the source is `<request>`), 413 over the request-size limit; n/a where",
+           "the input is not a file a request can carry.", "",
            "| # | bad input | exit | what the command prints on stderr (`chemoden code` unless the row names another) "
-           "| `batch` record's field | `POST /code` |",
-           "|---|---|---|---|---|---|"]
+           "| `batch` record's field | `query --session` | `POST /code` |",
+           "|---|---|---|---|---|---|---|"]
     for n, row in enumerate(rows, start=1):
         out.append(f"| {n} | {cell(row['kind'])} | {row['exit']} | `` {cell(row['message'])} `` | "
-                   f"{cell(row['batch'])} | {cell(row['post'])} |")
+                   f"{cell(row['batch'])} | {cell(row['query'])} | {cell(row['post'])} |")
     out += ["", "Endpoint refusals (`chemoden serve`) are listed in the README's section on the endpoint."]
     return "\n".join(out) + "\n"
 
@@ -199,11 +219,17 @@ def collect(folder: Path, endpoint: str | None = None) -> list[dict]:
         record = batch["errors"].get(case.path.name) if case.in_batch else None
         batch_cell = "n/a" if not case.in_batch else (
             f"`{record['error']['field']}`" if record and record["error"]["field"] else "(none: the file)")
+        message = proc.stderr.strip().replace(str(folder), "<tmp>")
+        query = "n/a"
+        if case.is_session_file:
+            answer = run_query(case, folder)
+            line = answer.stderr.strip().replace(str(folder), "<tmp>")
+            query = "same" if line == message and answer.returncode == proc.returncode else f"{answer.returncode}: {line}"
         post = "n/a"
-        if endpoint and case.is_json and case.path.exists() and not case.args and case.command == "code":
-            post = str(post_code(endpoint, case.path.read_bytes())[0])
-        rows.append({"kind": case.kind, "exit": proc.returncode, "batch": batch_cell, "post": post,
-                     "message": proc.stderr.strip().replace(str(folder), "<tmp>")})
+        if endpoint and case.is_session_file:
+            post = str(post_code(endpoint, case.path.read_bytes(), case.media_type)[0])
+        rows.append({"kind": case.kind, "exit": proc.returncode, "batch": batch_cell, "query": query, "post": post,
+                     "message": message})
     return rows
 
 
@@ -216,11 +242,12 @@ def documented() -> dict[str, dict]:
         cells = [c.strip() for c in line.strip("|").replace("\\|", "\0").split(" | ")]
         cells = [c.replace("\0", "|") for c in cells]
         message = cells[3].removeprefix("`` ").removesuffix(" ``")
-        rows[cells[1]] = {"exit": int(cells[2]), "message": message, "batch": cells[4], "post": cells[5]}
+        rows[cells[1]] = {"exit": int(cells[2]), "message": message, "batch": cells[4], "query": cells[5],
+                          "post": cells[6]}
     return rows
 
 
-def post_code(endpoint: str, body: bytes) -> tuple[int, dict]:
+def post_code(endpoint: str, body: bytes, media_type: str = "application/json") -> tuple[int, dict]:
     """POST a session to /code: (status, JSON answer). A body over the size limit is answered
     413 at once, before the server reads it; the answer is read even if sending was cut short."""
     import http.client
@@ -230,7 +257,7 @@ def post_code(endpoint: str, body: bytes) -> tuple[int, dict]:
     conn = http.client.HTTPConnection(url.hostname, url.port, timeout=120)
     try:
         try:
-            conn.request("POST", "/code", body=body, headers={"Content-Type": "application/json"})
+            conn.request("POST", "/code", body=body, headers={"Content-Type": media_type})
         except (BrokenPipeError, ConnectionResetError):
             pass  # the server answered (413) and closed before taking the whole body
         answer = conn.getresponse()

@@ -30,10 +30,9 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from generate import generate  # noqa: E402
 
-from reasoner import load_ontology  # noqa: E402
-from reasoner.errors import ChemodenError  # noqa: E402
-from reasoner.pipeline import code  # noqa: E402
-from reasoner.session import read_bytes  # noqa: E402
+from reasoner import code, load_ontology  # noqa: E402
+from reasoner.core.errors import ChemodenError  # noqa: E402
+from reasoner.intake.read import read_bytes  # noqa: E402
 
 JUNK = ["", " ", "null", "-1", "1e309", "NaN", "\u0000", "\ud7ff", "左", "🦴", "x" * 5000, "{", "@context",
         "http://example.org/", "file:///etc/passwd", "<script>", "left left", "bilateral right", "0023-3921-02",

@@ -6,8 +6,8 @@ A fixture is {"description", "source", "profile"?, "session": {... "billed": [..
 """
 
 import pytest
-
 from conftest import AUDITS, line_key, load_case
+
 from reasoner import code_json
 
 

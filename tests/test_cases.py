@@ -5,8 +5,8 @@ A fixture is {"description", "source", "session", "profile"?, "expected": {"line
 """
 
 import pytest
-
 from conftest import CASES, line_key, load_case
+
 from reasoner import code_json
 
 

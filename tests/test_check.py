@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from reasoner import check
 from reasoner.cli import main
+from reasoner.knowledge import check
 
 ONTOLOGY = Path(__file__).resolve().parent.parent / "ontology"
 APPEND = None  # as the text to find: append the new text to the file instead

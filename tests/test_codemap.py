@@ -13,9 +13,9 @@ pytest.importorskip("networkx")
 from PIL import Image  # noqa: E402
 from rdflib.namespace import RDF  # noqa: E402
 
-from reasoner import codemap  # noqa: E402
-from reasoner.dataset import build  # noqa: E402
-from reasoner.namespaces import CD  # noqa: E402
+from reasoner.core.vocab import CD  # noqa: E402
+from reasoner.surfaces import codemap  # noqa: E402
+from reasoner.surfaces.dataset import build  # noqa: E402
 
 PICTURE = Path(__file__).resolve().parent.parent / "docs" / "code-map.png"
 

@@ -8,8 +8,18 @@ documented with the same field.
 """
 
 import pytest
-
-from errors_matrix import ERRORS, GOOD, documented, field_of, file_cases, made_cases, post_code, run_batch, run_code
+from errors_matrix import (
+    ERRORS,
+    GOOD,
+    documented,
+    field_of,
+    file_cases,
+    made_cases,
+    post_code,
+    run_batch,
+    run_code,
+    run_query,
+)
 
 FILE_CASES = file_cases()
 MADE = ["ten-megabyte-session", "ten-thousand-injections", "symlink-loop", "missing-file", "unknown-profile-option",
@@ -81,17 +91,31 @@ def test_batch_gives_each_bad_file_an_error_record_and_codes_the_rest(made, docs
         assert docs[case.kind]["batch"] == (f"`{got}`" if got else "(none: the file)")
 
 
-@pytest.mark.parametrize("name", [c.name for c in FILE_CASES if c.is_json] + ["ten-thousand-injections"])
+POSTED = [c.name for c in FILE_CASES if c.is_session_file] + ["ten-thousand-injections", "ten-megabyte-session"]
+
+
+@pytest.mark.parametrize("name", POSTED)
 def test_post_code_answers_as_documented(name, made, docs, endpoint):
+    """The same field and message as `chemoden code`, whatever the input kind."""
     case, folder = _case(name, made)
-    status, answer = post_code(endpoint, case.path.read_bytes())
+    status, answer = post_code(endpoint, case.path.read_bytes(), case.media_type)
     assert str(status) == docs[case.kind]["post"]
     assert 400 <= status < 500
     if status == 400:
-        got, message = answer["error"]["field"], docs[case.kind]["message"]
-        if got is not None:
-            assert f": {got}: " in message, (got, message)
-        assert answer["error"]["message"]
+        got, message = answer["error"]["field"], answer["error"]["message"]
+        line = docs[case.kind]["message"].replace("<tmp>", str(folder))
+        assert line.endswith(f": {got}: {message}" if got else f": {message}"), (got, message, line)
+
+
+@pytest.mark.parametrize("name", [c.name for c in FILE_CASES if c.is_session_file] + ["ten-thousand-injections"])
+def test_query_session_refuses_as_code_does(name, made, docs):
+    case, folder = _case(name, made)
+    proc = run_query(case, folder)
+    assert "GUARD" not in proc.stderr and "Traceback" not in proc.stderr
+    line = proc.stderr.strip().replace(str(folder), "<tmp>")
+    documented_cell = docs[case.kind]["query"]
+    assert documented_cell == "same", documented_cell
+    assert proc.returncode == case.exit and line == docs[case.kind]["message"]
 
 
 def test_the_fixture_folder_holds_only_cases():

@@ -6,9 +6,10 @@ import re
 import pytest
 from rdflib.namespace import RDF, RDFS, SKOS
 
-from reasoner.dataset import Answer, build
-from reasoner.namespaces import CD
-from reasoner.query import QueryError, render
+from reasoner.core.errors import QueryError
+from reasoner.core.vocab import CD
+from reasoner.engines.answer import Answer, render
+from reasoner.surfaces.dataset import build
 
 KINDS = {RDFS.label: "label", SKOS.altLabel: "synonym", SKOS.hiddenLabel: "misspelling"}
 

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from reasoner import InputError, check, code_json, load_ontology
+from reasoner import InputError, code_json, load_ontology
+from reasoner.knowledge import check
 
 ONTOLOGY = Path(__file__).resolve().parent.parent / "ontology"
 

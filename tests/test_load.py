@@ -5,7 +5,6 @@ stay flat over its minute): concurrent clients mixing library queries and POST /
 import io
 
 import pytest
-
 from load import run
 
 

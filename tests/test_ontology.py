@@ -4,8 +4,8 @@ import pytest
 from rdflib import Literal
 from rdflib.namespace import RDF, RDFS, SKOS
 
-from reasoner.names import normalise
-from reasoner.namespaces import CD
+from reasoner.core.vocab import CD
+from reasoner.knowledge.names import normalise
 
 MUST_RESOLVE = """sternocleidomastoid, sternomastoid, SCM, sternocladomastoid, splenius capitis, splenius capitus,
 splenius cervicis, semispinalis capitis, semispinalis cervicis, longissimus capitis, levator scapulae,
@@ -160,6 +160,6 @@ def test_no_exists_over_a_join(ontology):
     (such queries took ten times longer at 128 sessions a chunk than at 32). A single triple
     pattern is looked up directly; for more, ontology/README.md shows MINUS or OPTIONAL.
     (`chemoden check` reports them with their lines; tests/test_check.py has a broken copy.)"""
-    from reasoner.queryfiles import exists_over_joins
+    from reasoner.knowledge.queryfiles import exists_over_joins
 
     assert [(q.id, line) for q in ontology.all_queries for line in exists_over_joins(q.text)] == []

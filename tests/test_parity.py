@@ -3,18 +3,20 @@ of the reference path (the owlrl closure of ontology plus session, then the same
 rdflib), for every session and audit fixture.
 
 The reference for all fixtures is computed with one owlrl run over the ontology plus every
-fixture session (pipeline.reference_many); sessions share no individuals, so this is the same
+fixture session (coding/reference.py, reference_many); sessions share no individuals, so this is the same
 closure per session. The plain one-run-per-session reference is checked against it on the seed
 examples.
 """
 
 import pytest
-
 from conftest import AUDITS, CASES, load_case
-from reasoner import code, fastpath, read_document
-from reasoner.pipeline import fast_coder, reference_many
 
-pytestmark = pytest.mark.skipif(not fastpath.available(), reason="pyoxigraph not installed")
+from reasoner import code, read_document
+from reasoner.coding.fast import coder as fast_coder
+from reasoner.coding.reference import reference_many
+from reasoner.engines import registry
+
+pytestmark = pytest.mark.skipif(not registry.has_oxigraph(), reason="pyoxigraph not installed")
 FIXTURES = CASES + AUDITS
 
 

@@ -17,8 +17,8 @@ from hypothesis import strategies as st
 from rdflib.namespace import RDFS
 
 from reasoner import code, load_ontology, read_document
-from reasoner.namespaces import CD
-from reasoner.pipeline import reference_many
+from reasoner.coding.reference import reference_many
+from reasoner.core.vocab import CD
 
 EXAMPLES = int(os.environ.get("CHEMODEN_PROPERTY_EXAMPLES", "40"))
 SETTINGS = settings(max_examples=EXAMPLES, deadline=None, derandomize=True,

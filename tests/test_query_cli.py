@@ -12,7 +12,7 @@ from rdflib import Graph
 from rdflib.query import Result
 
 from reasoner import cli
-from reasoner.namespaces import CD
+from reasoner.core.vocab import CD
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"

@@ -2,19 +2,20 @@
 independent computation gives (rdflib triple look-ups on the ontology, the coded Results), and
 its header's example output is what the command prints."""
 
-import re
 import shlex
 from collections import Counter, defaultdict
 from pathlib import Path
 
 import pytest
-from rdflib import Literal, URIRef
+from rdflib import Literal
 from rdflib.namespace import RDF, RDFS, SKOS
 
 from reasoner import code_file
-from reasoner.dataset import ONTOLOGY_GRAPH, ONTOLOGY_INFERRED, build, session_graph
-from reasoner.namespaces import CD
-from reasoner.query import library, render, run
+from reasoner.core.vocab import CD
+from reasoner.engines.answer import render
+from reasoner.engines.safety import run
+from reasoner.knowledge.library import library
+from reasoner.surfaces.dataset import ONTOLOGY_GRAPH, ONTOLOGY_INFERRED, build, session_graph
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"

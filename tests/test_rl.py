@@ -6,13 +6,16 @@ does not cover."""
 import random
 
 import pytest
+from conftest import CASES, load_case
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.collection import Collection
 from rdflib.namespace import OWL, RDF, RDFS
 
-from conftest import CASES, load_case
-from reasoner import cache, fastpath, inference, read_document, rl
-from reasoner.backend import to_quads
+from reasoner import read_document
+from reasoner.coding import fast as fastpath
+from reasoner.engines import inference, registry, rl
+from reasoner.engines.backend import to_quads
+from reasoner.knowledge import cache
 
 EX = "https://example.org/"
 KINDS = ("sco", "eqc", "dom", "rng", "spo", "eqp", "inv", "sym", "trp", "int", "int-twice", "uni", "svf", "svf-thing",
@@ -21,7 +24,7 @@ KINDS = ("sco", "eqc", "dom", "rng", "spo", "eqp", "inv", "sym", "trp", "int", "
 
 @pytest.mark.parametrize("engine", ["owlrl", "reasonable"])
 def test_the_shipped_ontology_uses_only_covered_owl(ontology, engine):
-    if not inference.available(engine):
+    if not registry.installed(engine):
         pytest.skip(f"{engine} not installed")
     assert rl.unsupported(cache.closure(ontology, engine)) == []
 
@@ -193,7 +196,7 @@ def test_a_premise_that_arrives_last(case):
 
 # --- the session fixtures against reasonable --------------------------------------------
 
-@pytest.mark.skipif(not (fastpath.available() and inference.available("reasonable")),
+@pytest.mark.skipif(not (registry.has_oxigraph() and registry.installed("reasonable")),
                     reason="pyoxigraph and reasonable are needed")
 def test_same_entailments_as_reasonable_on_every_session_fixture(ontology):
     import pyoxigraph as ox

@@ -19,7 +19,7 @@ from rdflib.query import Result
 from SPARQLWrapper import CSV, JSON, JSONLD, POST, POSTDIRECTLY, TSV, TURTLE, XML, SPARQLWrapper
 
 from reasoner import code_file
-from reasoner.namespaces import CD
+from reasoner.core.vocab import CD
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
@@ -87,8 +87,10 @@ def test_select_in_every_results_format(endpoint, expected, fmt, method):
 
 
 def test_the_same_answers_as_chemoden_query(endpoint, ontology):
-    from reasoner.dataset import build
-    from reasoner.query import library, render, run
+    from reasoner.engines.answer import render
+    from reasoner.engines.safety import run
+    from reasoner.knowledge.library import library
+    from reasoner.surfaces.dataset import build
 
     dataset = build(ontology, [EXAMPLES])
     for name, q in library(ontology.directory).items():

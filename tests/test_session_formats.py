@@ -81,7 +81,7 @@ def test_plain_json_builder_equals_the_jsonld_processor(ontology):
     from rdflib import Graph
     from rdflib.compare import isomorphic
 
-    from reasoner.session import plain_graph, with_positions
+    from reasoner.intake.plain import plain_graph, with_positions
 
     for name, doc in _fixture_sessions():
         jsonld = with_positions(doc)

@@ -1,13 +1,12 @@
-"""pipeline.trace: coding one session step by step tells the same story as `chemoden code`."""
+"""reasoner.trace: coding one session step by step tells the same story as `chemoden code`."""
 
 from pathlib import Path
 
 import pytest
 from rdflib.namespace import RDF
 
-from reasoner import code, read_path
-from reasoner.namespaces import CD
-from reasoner.pipeline import trace
+from reasoner import code, read_path, trace
+from reasoner.core.vocab import CD
 
 EXAMPLES = sorted(p for p in (Path(__file__).parent.parent / "examples").iterdir() if p.suffix in (".json", ".ttl"))
 
@@ -69,11 +68,11 @@ def test_the_inferred_types_are_the_classification_not_the_asserted(traced):
 
 
 def test_without_oxigraph_the_trace_runs_on_rdflib_to_the_same_end(ontology, monkeypatch):
-    from reasoner import fastpath
+    from reasoner.engines import registry
 
     session = read_path(EXAMPLES[0], ontology)[0]
     on_oxigraph = trace(session, ontology)
-    monkeypatch.setattr(fastpath, "available", lambda: False)
+    monkeypatch.setattr(registry, "has_oxigraph", lambda: False)
     on_rdflib = trace(session, ontology)
     assert on_rdflib.result.to_json() == on_oxigraph.result.to_json()
     assert [(s.id, set(s.added), set(s.removed)) for s in on_rdflib.steps] == \

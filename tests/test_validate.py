@@ -1,8 +1,8 @@
 """Session input shapes (ontology/shapes/session.ttl): what they catch, named as the user wrote it,
-and the compiled checks of reasoner/validate.py agree with pySHACL on every case.
+and the compiled checks of reasoner/knowledge/shapes.py agree with pySHACL on every case.
 
 Each case is an input as a user would write it (plain JSON, JSON-LD or Turtle), the field the
-message must name, and a fragment of the message. Inputs that resolution (session.py) lets
+message must name, and a fragment of the message. Inputs that resolution (intake/resolve.py) lets
 through are also coded through the public API, which must refuse them; inputs resolution
 already refuses are checked at the graph level (the shapes state them too, for any SHACL tool).
 """
@@ -15,9 +15,11 @@ import pytest
 from rdflib import Graph
 from rdflib.namespace import RDF
 
-from reasoner import InputError, OntologyError, code_text, validate
-from reasoner.namespaces import CD, SESSION_BASE
-from reasoner.session import plain_graph, read_bytes, with_positions
+from reasoner import InputError, OntologyError, code_text
+from reasoner.core.vocab import CD, SESSION_BASE
+from reasoner.intake.plain import plain_graph, with_positions
+from reasoner.intake.read import read_bytes
+from reasoner.knowledge import shapes as validate
 
 ROOT = Path(__file__).resolve().parent.parent
 TTL = "@prefix cd: <https://w3id.org/chemoden#> .\n@prefix s: <https://example.org/s/> .\n"

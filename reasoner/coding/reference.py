@@ -1,0 +1,57 @@
+"""The reference path: the OWL-RL closure of ontology plus session (owlrl, or the Rust reasoner),
+then the rules and checks on rdflib's SPARQL. Slow and plain; the fast path must equal it
+(tests/test_parity.py)."""
+
+from __future__ import annotations
+
+from rdflib import Graph
+
+from ..engines import inference
+from ..engines.backend import RdflibBackend
+from ..intake.model import Session
+from ..knowledge.ontology import Ontology
+from .derive import derive
+from .result import Result
+
+
+def classify(session: Session, ontology: Ontology, engine: str = "auto") -> Graph:
+    """The OWL-RL closure of the ontology plus the session's own facts."""
+    graph = Graph()
+    graph += ontology.graph
+    graph += session.graph
+    return inference.closure(graph, engine)
+
+
+def code_one(session: Session, ontology: Ontology, engine: str = "owlrl") -> Result:
+    """One validated session on the reference path ("owlrl" or "reasonable" closes it)."""
+    return derive(RdflibBackend(classify(session, ontology, engine)), [session], ontology)[0]
+
+
+def reference_many(sessions: list[Session], ontology: Ontology, engine: str = "owlrl") -> list[Result]:
+    """The reference path for many sessions at once: one owlrl closure of the ontology plus all
+    the sessions (they share no individuals, so each session's entailments are those of
+    ontology plus that session alone), then rdflib runs the queries for each session on the
+    ontology's part of the closure plus that session's part. Used by the parity test and the
+    benchmark, where one owlrl run per session would take hours."""
+    graph = Graph()
+    graph += ontology.graph
+    for session in sessions:
+        graph += session.graph
+    closed = inference.closure(graph, engine)
+    owner = {}
+    for session in sessions:
+        owner[session.iri] = session.iri
+        for node in session.graph.subjects():
+            owner[node] = session.iri
+    common = Graph()
+    parts: dict = {s.iri: Graph() for s in sessions}
+    for triple in closed:
+        key = owner.get(triple[0]) or owner.get(triple[2])
+        (parts[key] if key is not None else common).add(triple)
+    results = []
+    for session in sessions:
+        g = Graph()
+        g += common
+        g += parts[session.iri]
+        results.extend(derive(RdflibBackend(g), [session], ontology))
+    return results

@@ -1,0 +1,98 @@
+"""Every error Chemoden raises on purpose, with its exit code and, where the server maps it, its
+HTTP status. One tree in one module, so the CLI, the batch, the server and the API agree.
+
+Exit codes (README, "Exit codes"):
+    0 coded; 1 coded with at least one error-severity conflict (`check`: problems found);
+    2 input error (the file, field and value are named); 3 broken ontology or rule file;
+    4 internal error (a bug: please report it).
+"""
+
+from __future__ import annotations
+
+EXIT_OK = 0
+EXIT_CONFLICTS = 1  # coded, with at least one error-severity conflict
+EXIT_INPUT = 2  # the input could not be coded
+EXIT_ONTOLOGY = 3  # the ontology or a rule file is broken (a maintainer's error)
+EXIT_INTERNAL = 4  # a bug
+
+
+class ChemodenError(Exception):
+    """A problem a user or maintainer can cause: one line naming the source, field and value."""
+
+    exit_code = EXIT_INPUT
+    status = 400  # the HTTP status the server answers with
+
+    def __init__(self, message: str, *, source: str | None = None, field: str | None = None,
+                 status: int | None = None):
+        super().__init__(message)
+        self.message = message
+        self.source = source
+        self.field = field
+        if status is not None:
+            self.status = status
+
+    def __str__(self) -> str:
+        parts = [p for p in (self.source, self.field) if p]
+        return ": ".join(parts + [self.message])
+
+    def as_dict(self) -> dict:
+        """{"field", "message"}: how JSON outputs (batch error records, POST /code) carry it."""
+        return {"field": self.field, "message": self.message}
+
+
+class InputError(ChemodenError):
+    """Bad session input or a bad option: names the file, the field and the value."""
+
+
+class EngineMissing(InputError):
+    """An engine was asked for whose optional package is not installed."""
+
+
+class QueryError(InputError):
+    """A query that cannot be answered as asked."""
+
+    def __init__(self, message: str, *, status: int | None = None, field: str = "QUERY", source: str | None = None):
+        super().__init__(message, field=field, source=source, status=status)
+
+
+class QueryRefused(QueryError):
+    """A query the read-only, closed dataset will not run (update, SERVICE, a foreign FROM)."""
+
+    status = 403
+
+
+class ResultTooLarge(QueryError):
+    """The answer has more rows (or triples) than the limit allows."""
+
+    status = 422
+
+    def __init__(self, limit: int):
+        super().__init__(f"the answer has more than {limit} rows or triples (the result-size limit); "
+                         "narrow the query or add a LIMIT")
+        self.limit = limit
+
+
+class OntologyError(ChemodenError):
+    """A broken ontology file or rule: names the file (and line where known)."""
+
+    exit_code = EXIT_ONTOLOGY
+    status = 500
+
+
+class InternalError(ChemodenError):
+    """A bug met while coding one record: reported as that record's error, never lost."""
+
+    exit_code = EXIT_INTERNAL
+    status = 500
+
+    @classmethod
+    def of(cls, exc: Exception) -> InternalError:
+        return cls(f"internal error: {type(exc).__name__}: {exc}")
+
+
+class Refusal(ChemodenError):
+    """An HTTP answer refusing a request (`chemoden serve`): its status and a one-line message."""
+
+    def __init__(self, status: int, message: str, content_type: str = "text/plain; charset=utf-8"):
+        super().__init__(message, status=status)
+        self.content_type = content_type

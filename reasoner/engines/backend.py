@@ -1,0 +1,135 @@
+"""Where the SPARQL runs: an rdflib graph (the reference) or an Oxigraph store (the fast path).
+
+Both take the same .rq files; derive.py only sees this small interface. The parity test
+(tests/test_parity.py) proves the two give the same results.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+from rdflib import BNode, Graph, Literal, URIRef
+from rdflib.namespace import XSD
+from rdflib.plugins.sparql import prepareQuery
+from rdflib.term import Node
+
+
+@cache
+def _prepared(text: str):
+    return prepareQuery(text)
+
+
+class RdflibBackend:
+    def __init__(self, graph: Graph):
+        self.graph = graph
+
+    def construct(self, query) -> list[tuple]:
+        result = self.graph.query(query.prepared).graph
+        return list(result) if result is not None else []
+
+    def add(self, triples) -> None:
+        for triple in triples:
+            self.graph.add(triple)
+
+    def update(self, query) -> None:
+        self.graph.update(query.prepared)
+
+    def select(self, query, terms: bool = False) -> list[dict]:
+        prepared = query.prepared if hasattr(query, "prepared") else _prepared(query)
+        return [{k: v for k, v in row.asdict().items() if v is not None} for row in self.graph.query(prepared)]
+
+
+# --- Oxigraph ------------------------------------------------------------------
+
+def to_oxigraph(term):
+    import pyoxigraph as ox
+
+    if isinstance(term, URIRef):
+        return ox.NamedNode(str(term))
+    if isinstance(term, BNode):
+        return ox.BlankNode(str(term))
+    if term.language:
+        return ox.Literal(str(term), language=term.language)
+    if term.datatype is not None:
+        return ox.Literal(str(term), datatype=ox.NamedNode(str(term.datatype)))
+    return ox.Literal(str(term))
+
+
+# Terms met lately, converted: a chunk's IRIs and literals recur in many of its triples (and
+# vocabulary in every chunk). A plain dict, emptied when it grows past the bound, keeps memory flat.
+_TERMS: dict = {}
+_TERMS_BOUND = 50_000
+
+
+def to_quads(triples, graph=None) -> list:
+    """Oxigraph quads from triples of rdflib terms, Oxigraph terms or both, in `graph` (an
+    Oxigraph graph name) or the default graph."""
+    import pyoxigraph as ox
+
+    terms = _TERMS
+    if len(terms) > _TERMS_BOUND:
+        terms.clear()
+    quad = ox.Quad
+    out = []
+    for triple in triples:
+        converted = []
+        for term in triple:
+            value = terms.get(term)
+            if value is None:
+                if isinstance(term, Node):
+                    value = terms[term] = to_oxigraph(term)
+                else:  # already an Oxigraph term (a CONSTRUCT's result): nothing to keep
+                    value = term
+            converted.append(value)
+        out.append(quad(*converted) if graph is None else quad(*converted, graph))
+    return out
+
+
+def from_oxigraph(term):
+    import pyoxigraph as ox
+
+    if isinstance(term, ox.NamedNode):
+        return URIRef(term.value)
+    if isinstance(term, ox.BlankNode):
+        return BNode(term.value)
+    if term.language:
+        return Literal(term.value, lang=term.language)
+    datatype = term.datatype.value
+    if datatype == str(XSD.string):
+        return Literal(term.value)
+    return Literal(term.value, datatype=URIRef(datatype))
+
+
+def _lexical(term) -> str:
+    return term.value
+
+
+class OxigraphBackend:
+    def __init__(self, store):
+        self.store = store
+
+    def construct(self, query) -> list[tuple]:
+        return [(t.subject, t.predicate, t.object) for t in self.store.query(query.text)]
+
+    def add(self, triples) -> None:
+        self.store.extend(to_quads(triples))
+
+    def update(self, query) -> None:
+        self.store.update(query.text)
+
+    def select(self, query, terms: bool = False) -> list[dict]:
+        """Rows of rdflib terms when `terms`, else of their lexical forms (all derive.py reads:
+        making rdflib terms of every value was a good part of a chunk's time)."""
+        text = query.text if hasattr(query, "text") else query
+        solutions = self.store.query(text)
+        names = [v.value for v in solutions.variables]
+        convert = from_oxigraph if terms else _lexical
+        rows = []
+        for solution in solutions:
+            row = {}
+            for name in names:
+                value = solution[name]
+                if value is not None:
+                    row[name] = convert(value)
+            rows.append(row)
+        return rows

@@ -1,0 +1,137 @@
+"""A treatment session as Chemoden holds it once read: the resolved triples and what messages
+and results need (injections as written, the claim as given), and the limits on one input."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+from rdflib import Graph, URIRef
+
+from ..core.errors import InputError
+
+# Limits on one input, far above any treatment session, so that a runaway export fails with a
+# clear message instead of exhausting memory (batch work takes JSON Lines of any length).
+MAX_INPUT_BYTES = 8 * 1024 * 1024
+MAX_INJECTIONS = 1000
+MAX_CLAIM_LINES = 200
+# A sanity bound on the drug administered, not a dosing rule (doses far below it may be
+# unusual; that is for the clinician and the payer): more vials than this is a typing slip.
+MAX_VIALS_PER_SESSION = 100
+
+
+@dataclass
+class Injection:
+    iri: URIRef
+    identifier: str
+    written: str  # the target name as written
+    target_label: str
+    sides: tuple[str, ...]
+    field: str  # where it came from, for messages
+
+
+@dataclass
+class Session:
+    iri: URIRef
+    identifier: str
+    source: str
+    triples: list  # the session as resolved, in the cd: vocabulary
+    profile: URIRef
+    profile_name: str
+    injections: list[Injection] = field(default_factory=list)
+    claim: list[dict] | None = None  # billed lines as given, when the session carries a claim
+    # the input as parsed, before names were resolved: reasoner/knowledge/shapes.py checks it against
+    # ontology/shapes/session.ttl (plain: it came from plain JSON, so fields are JSON keys)
+    input_graph: object = None  # an rdflib Graph (Turtle, JSON-LD) or a Facts (plain JSON)
+    input_root: object = None
+    plain: bool = False
+    _graph: Graph | None = field(default=None, repr=False, compare=False)
+
+    def __repr__(self) -> str:
+        return (f"Session({self.identifier!r}, injections={[describe(i) for i in self.injections]!r}, "
+                f"profile={self.profile_name!r}, claim_lines={len(self.claim or [])})")
+
+    @property
+    def graph(self) -> Graph:
+        """The resolved session as an rdflib graph, made when first asked for (the fast path
+        reads `triples` and never needs it)."""
+        if self._graph is None:
+            self._graph = Graph()
+            for triple in self.triples:
+                self._graph.add(triple)
+        return self._graph
+
+    def injection(self, iri) -> Injection | None:
+        return next((i for i in self.injections if i.iri == iri), None)
+
+
+class Facts:
+    """A small set of triples with the lookups name resolution makes (objects, value,
+    subjects, triples by subject): building and reading an rdflib Graph cost more than the
+    rest of reading a session."""
+
+    def __init__(self, triples=()):
+        self._spo: dict = {}
+        self._list: list = []
+        for triple in triples:
+            self.add(triple)
+
+    def add(self, triple) -> None:
+        s, p, o = triple
+        objects = self._spo.setdefault(s, {}).setdefault(p, [])
+        if o not in objects:
+            objects.append(o)
+            self._list.append(triple)
+
+    def __iter__(self):
+        return iter(self._list)
+
+    def __len__(self) -> int:
+        return len(self._list)
+
+    def __contains__(self, triple) -> bool:
+        s, p, o = triple
+        if p is None and o is None:
+            return s in self._spo
+        return o in self._spo.get(s, {}).get(p, ())
+
+    def objects(self, s, p):
+        return iter(self._spo.get(s, {}).get(p, ()))
+
+    def value(self, s, p):
+        return next(self.objects(s, p), None)
+
+    def subjects(self, p, o):
+        seen = []
+        for s, props in self._spo.items():
+            if p in props and (o is None or o in props[p]):
+                seen.append(s)
+        return iter(seen)
+
+    def triples(self, pattern):
+        s, p, o = pattern
+        if s is None or p is not None or o is not None:
+            raise NotImplementedError("only triples((s, None, None))")
+        return ((s, prop, obj) for prop, objs in self._spo.get(s, {}).items() for obj in objs)
+
+
+
+def describe(injection: Injection) -> str:
+    """'i1 right trapezius' for explanations."""
+    side = " and ".join(injection.sides)
+    return f"{injection.identifier} {side + ' ' if side else ''}{injection.target_label}".strip()
+
+
+
+def show(value, limit: int = 60) -> str:
+    """A value as JSON, cut short, for messages."""
+    text = json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def check_injection_count(count: int, source: str) -> None:
+    """The limit on injections, checked on plain JSON before any triple is made and on every
+    other input once it is parsed."""
+    if count > MAX_INJECTIONS:
+        raise InputError(f"{count:,} injections is more than one session can hold (at most {MAX_INJECTIONS:,})",
+                         source=source, field="injections")

@@ -1,0 +1,151 @@
+"""Read treatment sessions: JSON (plain or JSON-LD) or Turtle, from a file, bytes or a parsed
+value. Plain JSON becomes triples through the context shipped in ontology/context.jsonld; a
+document's own @context may only be inline (nothing is ever fetched). Every problem a user can
+cause is an InputError naming the source, field and value."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from rdflib import Graph, URIRef
+from rdflib.namespace import OWL
+
+from ..core.errors import InputError
+from ..core.vocab import SESSION_BASE
+from ..engines import registry
+from .files import Record, file_record
+from .model import MAX_INPUT_BYTES, Facts, Session, show
+from .plain import check_plain, plain_triples, with_positions
+from .resolve import split
+
+
+def read_path(path: str | Path, ontology, profile: str | None = None) -> list[Session]:
+    return read_record(file_record(Path(path)), ontology, profile)
+
+
+def read_record(record: Record, ontology, profile: str | None = None) -> list[Session]:
+    """The sessions of one record (a file, a JSON Lines line, a request body)."""
+    if record.error is not None:
+        raise record.error
+    return read_bytes(record.text, ontology, source=record.source, fmt=record.fmt, profile=profile)
+
+
+def read_bytes(data: bytes | str, ontology, *, source: str = "<input>", fmt: str | None = None,
+               profile: str | None = None) -> list[Session]:
+    if isinstance(data, bytes):
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise InputError(f"not UTF-8 text (byte {exc.start})", source=source) from None
+    else:
+        text = data
+    size = len(data) if isinstance(data, bytes) else len(text.encode("utf-8", "surrogatepass"))
+    if size > MAX_INPUT_BYTES:
+        raise InputError(f"too large: {size:,} bytes (at most {MAX_INPUT_BYTES:,} in one input; "
+                         "code many sessions with chemoden batch and JSON Lines)", source=source)
+    if not text.strip():
+        raise InputError("empty input", source=source)
+    if fmt is None:
+        fmt = "json" if text.lstrip()[:1] in "{[" else "turtle"
+    if fmt == "json":
+        try:
+            doc = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise InputError(f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}", source=source) from None
+        docs = doc if isinstance(doc, list) else [doc]
+        if not docs:
+            raise InputError("empty list: no session", source=source)
+        sessions = []
+        for n, item in enumerate(docs):
+            where = f"{source}[{n}]" if isinstance(doc, list) else source
+            sessions.append(read_document(item, ontology, source=where, profile=profile))
+        return sessions
+    return read_turtle(text, ontology, source=source, profile=profile)
+
+
+def read_document(doc, ontology, *, source: str = "<input>", profile: str | None = None) -> Session:
+    """One session from a parsed JSON value (plain JSON or JSON-LD)."""
+    if not isinstance(doc, dict):
+        raise InputError(f"expected a JSON object for a session, found {show(doc)}", source=source)
+    plain = "@context" not in doc
+    if plain:
+        check_plain(doc, source)
+        graph = Facts(plain_triples(with_positions(doc), ontology.context))
+    else:
+        _refuse_remote_contexts(doc, source)
+        graph = Graph()
+        try:
+            graph.parse(data=json.dumps(doc), format="json-ld", base=SESSION_BASE)
+        except Exception as exc:  # the JSON-LD processor raises many kinds
+            raise InputError(f"invalid JSON-LD: the JSON-LD processor could not read it ({exc})", source=source) from None
+    if not plain:
+        _check_iris(graph, source)
+    sessions = split(graph, ontology, source, profile, plain=plain)
+    if len(sessions) != 1:
+        raise InputError(f"expected one session in the document, found {len(sessions)}", source=source)
+    return sessions[0]
+
+
+def read_turtle(text: str, ontology, *, source: str = "<input>", profile: str | None = None) -> list[Session]:
+    graph = Graph()
+    try:
+        graph.parse(data=text, format="turtle", publicID=SESSION_BASE)
+    except Exception as exc:
+        # rdflib's message ends with a raw dump of the bytes near the error: keep the readable part
+        detail = " ".join(str(exc).split()).split(" at ^ in:")[0]
+        raise InputError(f"invalid Turtle: {detail}", source=source) from None
+    _check_iris(graph, source)
+    imports = sorted(str(o) for o in graph.objects(None, OWL.imports))
+    if imports:
+        raise InputError(f"owl:imports {imports[0]!r} is not allowed in a session: nothing is fetched; "
+                         "put the session's own triples in the file", source=source, field="owl:imports")
+    sessions = split(graph, ontology, source, profile, plain=False)
+    if not sessions:
+        raise InputError("no session found (nothing has cd:hasInjection or is a cd:Session)", source=source)
+    return sessions
+
+
+def _refuse_remote_contexts(value, source: str, path: str = "") -> None:
+    """A @context that is a string (a URL or a file) or uses @import would be fetched: refuse it."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key == "@context":
+                for ctx in item if isinstance(item, list) else [item]:
+                    if isinstance(ctx, str):
+                        raise InputError(f"remote or file @context {ctx!r} is not allowed; "
+                                         "inline the context or leave it out", source=source, field=f"{path}@context")
+                    if isinstance(ctx, dict) and "@import" in ctx:
+                        raise InputError(f"@import {ctx['@import']!r} is not allowed", source=source, field=f"{path}@context")
+            _refuse_remote_contexts(item, source, f"{path}{key}.")
+    elif isinstance(value, list):
+        for n, item in enumerate(value):
+            _refuse_remote_contexts(item, source, f"{path}[{n}].")
+
+
+
+
+_BAD_IRI = re.compile(r'[\x00-\x20<>"{}|\\^`]')
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
+
+
+def _check_iris(graph, source: str) -> None:
+    """Every IRI of a Turtle or JSON-LD input is a well-formed IRI (by Oxigraph's parser, the
+    strict one, when it is installed)."""
+    NamedNode = None
+    if registry.has_oxigraph():
+        from pyoxigraph import NamedNode
+    iris = {term for triple in graph for term in triple if isinstance(term, URIRef)}
+    for term in sorted(iris):  # the same one named on every run
+        bad = bool(_BAD_IRI.search(term) or not _SCHEME.match(term))
+        if not bad and NamedNode is not None:
+            try:
+                NamedNode(str(term))
+            except ValueError:
+                bad = True
+        if bad:
+            raise InputError(f"invalid IRI {str(term)!r}: not a well-formed IRI (no spaces, quotes, braces, "
+                             "backslashes or < > | ^ `; brackets only around an IP address)", source=source)
+
+

@@ -1,0 +1,320 @@
+"""From a parsed input graph to resolved sessions: the names coders write resolved to the
+ontology's targets, sides, products, codes and modifiers; every problem an InputError naming
+the field as the user wrote it."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+from urllib.parse import quote
+
+from rdflib import Graph, Literal, URIRef
+from rdflib.namespace import RDF, RDFS, XSD
+
+from ..core import ndc
+from ..core.errors import InputError
+from ..core.vocab import CD, SESSION_BASE
+from .model import MAX_CLAIM_LINES, MAX_VIALS_PER_SESSION, Facts, Injection, Session, check_injection_count
+
+
+def split(graph: Graph, ontology, source: str, profile: str | None, plain: bool) -> list[Session]:
+    roots = set(graph.subjects(CD.hasInjection, None)) | set(graph.subjects(RDF.type, CD.Session))
+    sessions = []
+    for root in sorted(roots, key=str):
+        injections = list(graph.objects(root, CD.hasInjection))
+        if len(roots) == 1:  # the usual case: the whole input is this session's description
+            sessions.append(_resolve(graph, root, injections, ontology, source, profile, plain))
+            continue
+        sub = Facts()
+        # the session's own description: what it reaches (injections, agent, claim lines)
+        todo, seen = [root], set()
+        while todo:
+            node = todo.pop()
+            if node in seen or (node in roots and node != root):
+                continue
+            seen.add(node)
+            for triple in graph.triples((node, None, None)):
+                sub.add(triple)
+                if not isinstance(triple[2], Literal) and (triple[2], None, None) in graph:
+                    todo.append(triple[2])
+        sessions.append(_resolve(sub, root, injections, ontology, source, profile, plain))
+    return sessions
+
+
+def _text(graph: Graph, node, prop) -> list[str]:
+    return [str(o) for o in graph.objects(node, prop)]
+
+
+def _one(values: list[str], source: str, field: str) -> str | None:
+    if len(values) > 1:
+        raise InputError(f"has several values {sorted(values)!r}; give one", source=source, field=field)
+    return values[0] if values else None
+
+
+def _enum(ontology, graph, node, prop_iri, prop_name, kind, source, field, *, many=False):
+    """Resolve an enumeration given either as IRIs (Turtle) or as names (JSON)."""
+    names = ontology.names
+    found: list[URIRef] = []
+    for iri in graph.objects(node, prop_iri):
+        if iri not in names.enum_names:
+            raise InputError(f"unknown {kind} {str(iri)!r} (known: {', '.join(names.enum_choices(kind))})", source=source, field=field)
+        found.append(iri)
+    written = _text(graph, node, prop_name)
+    if not many:
+        _one(written + [str(f) for f in found], source, field)
+    for value in written:
+        iri = names.enum(kind, value)
+        if iri is None:
+            raise InputError(f"unknown {kind} {value!r} (known: {', '.join(names.enum_choices(kind))})", source=source, field=field)
+        found.append(iri)
+    return found
+
+
+def _resolve(graph: Graph, root, injections, ontology, source, profile, plain) -> Session:
+    names = ontology.names
+    ident = _one(_text(graph, root, CD.identifier), source, "id")
+    if ident is None:
+        ident = str(root).rsplit("/", 1)[-1] if isinstance(root, URIRef) else Path(source).stem
+    iri = root if isinstance(root, URIRef) and not plain else URIRef(SESSION_BASE + quote(str(ident), safe=""))
+    out = Facts()
+    out.add((iri, RDF.type, CD.Session))
+    out.add((iri, CD.identifier, Literal(ident)))
+    if not injections:
+        raise InputError("no injections: a session needs at least one", source=source, field="injections")
+    check_injection_count(len(injections), source)
+
+    # Session-level enumerations, with the ontology's defaults.
+    for prop, prop_name, kind in ((CD.approach, CD.approachName, "approach"), (CD.setting, CD.settingName, "setting")):
+        values = _enum(ontology, graph, root, prop, prop_name, kind, source, kind)
+        value = values[0] if values else names.defaults.get(kind)
+        if value is not None:
+            out.add((iri, prop, value))
+    for value in set(_enum(ontology, graph, root, CD.guidance, CD.guidanceName, "guidance", source, "guidance", many=True)):
+        out.add((iri, CD.guidance, value))
+    for text in _text(graph, root, CD.indicationText):
+        out.add((iri, CD.indicationText, Literal(text)))
+        known = names.enum("indication", text)
+        if known is not None:
+            out.add((iri, CD.indication, known))
+    for value in graph.objects(root, CD.indication):
+        out.add((iri, CD.indication, value))
+
+    if profile is not None:
+        chosen = names.enum("profile", profile)
+        if chosen is None:
+            raise InputError(f"unknown profile {profile!r} (known: {', '.join(names.enum_choices('profile'))})", field="--profile")
+    else:
+        found = _enum(ontology, graph, root, CD.profile, CD.profileName, "profile", source, "profile")
+        chosen = found[0] if found else names.defaults.get("profile")
+    if chosen is None:
+        raise InputError("no policy profile is marked as default in the ontology", source=source, field="profile")
+    out.add((iri, CD.profile, chosen))
+
+    # Injections, in input order.
+    def order(node):
+        pos = graph.value(node, CD.position)
+        pos = pos.toPython() if isinstance(pos, Literal) else None  # a malformed one is the shapes' to report
+        return (pos if isinstance(pos, int) and not isinstance(pos, bool) else 1 << 30,
+                str(graph.value(node, CD.identifier) or node))
+
+    ordered = sorted(injections, key=order)
+    explicit = {str(graph.value(n, CD.identifier)) for n in ordered if graph.value(n, CD.identifier) is not None}
+    seen_ids: dict[str, str] = {}
+    result: list[Injection] = []
+    for n, node in enumerate(ordered):
+        field = f"injection<{node}>" if isinstance(node, URIRef) and not plain else f"injections[{n}]"
+        given = _one(_text(graph, node, CD.identifier), source, f"{field}.id")
+        if given is None and isinstance(node, URIRef) and not plain:
+            given = str(node).rstrip("/").rsplit("/", 1)[-1].rsplit("#", 1)[-1]
+        if given is None:
+            given = f"i{n + 1}"
+            if given in explicit:
+                given = f"injection-{n + 1}"
+        if given in seen_ids:
+            raise InputError(f"duplicated injection id {given!r} (also {seen_ids[given]})", source=source, field=f"{field}.id")
+        seen_ids[given] = field
+        inj_iri = URIRef(f"{iri}/injection/{quote(given, safe='')}")
+        result.append(_resolve_injection(graph, node, inj_iri, given, field, out, ontology, source))
+        out.add((iri, CD.hasInjection, inj_iri))
+        out.add((inj_iri, CD.position, Literal(n)))
+
+    agents = list(graph.objects(root, CD.agent))
+    if len(agents) > 1:
+        raise InputError("several agents documented; give one", source=source, field="agent")
+    if agents:
+        _resolve_agent(graph, agents[0], iri, out, ontology, source, plain)
+    billed = sorted(graph.objects(root, CD.billed), key=order)
+    if len(billed) > MAX_CLAIM_LINES:
+        raise InputError(f"{len(billed):,} claim lines is more than one claim can hold (at most {MAX_CLAIM_LINES:,})",
+                         source=source, field="billed")
+    claim = [_resolve_claim_line(graph, node, URIRef(f"{iri}/claim/{n + 1}"), n, iri, out, ontology, source, plain)
+             for n, node in enumerate(billed)]
+
+    return Session(iri=iri, identifier=str(ident), source=source, triples=list(out), profile=chosen,
+                   profile_name=names.name_of(chosen), injections=result, claim=claim or None,
+                   input_graph=graph, input_root=root, plain=plain)
+
+
+def _resolve_injection(graph, node, inj_iri, ident, field, out, ontology, source) -> Injection:
+    names = ontology.names
+    out.add((inj_iri, RDF.type, CD.Injection))
+    out.add((inj_iri, CD.identifier, Literal(ident)))
+    target_iris = list(graph.objects(node, CD.muscle))
+    written_names = _text(graph, node, CD.muscleName)
+    _one([str(t) for t in target_iris] + written_names, source, f"{field}.muscle")
+    side_from_name = None
+    if target_iris:
+        target = names.by_iri.get(target_iris[0])
+        written = str(target_iris[0])
+        if target is None:
+            raise InputError(f"unknown muscle {written!r}: not a target in the ontology", source=source, field=f"{field}.muscle")
+    elif written_names:
+        written = written_names[0]
+        resolution = names.resolve_target(written)
+        if resolution is None:
+            hints = names.suggest(written)
+            hint = f"; did you mean {', '.join(repr(h) for h in hints)}?" if hints else ""
+            raise InputError(f"unknown muscle {written!r}{hint}", source=source, field=f"{field}.muscle")
+        if resolution.target is None:
+            raise InputError(
+                f"ambiguous muscle {written!r}: {resolution.ambiguous_label!r} may mean "
+                f"{', '.join(repr(c) for c in resolution.candidates)}; name one", source=source, field=f"{field}.muscle")
+        target, side_from_name = resolution.target, resolution.side
+        out.add((inj_iri, CD.muscleName, Literal(written)))
+    else:
+        raise InputError("missing: name the muscle or gland injected", source=source, field=f"{field}.muscle")
+    out.add((inj_iri, CD.muscle, target.iri))
+
+    sides = set(_enum(ontology, graph, node, CD.side, CD.sideName, "side", source, f"{field}.side"))
+    if side_from_name is not None:
+        if sides and sides != {side_from_name}:
+            raise InputError(
+                f"contradictory sides: the name {written!r} says {names.name_of(side_from_name)} "
+                f"but side says {', '.join(names.name_of(s) for s in sides)}", source=source, field=f"{field}.side")
+        sides = {side_from_name}
+    if not sides and target.laterality_matters and not target.midline:
+        raise InputError(
+            f"missing side for {written!r}: {target.region_label} codes depend on the side "
+            "(give left, right or bilateral)", source=source, field=f"{field}.side")
+    for side in sides:
+        out.add((inj_iri, CD.side, side))
+    return Injection(iri=inj_iri, identifier=ident, written=written, target_label=target.label,
+                     sides=tuple(sorted(names.name_of(s) for s in sides)), field=field)
+
+
+def _number(graph, node, prop, source, field):
+    value = graph.value(node, prop)
+    if value is None:
+        return None
+    number = value.toPython() if isinstance(value, Literal) else value
+    if isinstance(number, bool) or not isinstance(number, (int, float, Decimal)):
+        raise InputError(f"must be a number, found {str(value)!r}", source=source, field=field)
+    number = Decimal(str(number))
+    if not number.is_finite():
+        raise InputError(f"must be a finite number, found {str(value)!r}", source=source, field=field)
+    return number
+
+
+def _resolve_agent(graph, node, session_iri, out, ontology, source, plain) -> None:
+    names = ontology.names
+    onto = ontology.graph
+    agent = URIRef(f"{session_iri}/agent")
+    out.add((session_iri, CD.agent, agent))
+    out.add((agent, RDF.type, CD.Agent))
+    products = _enum(ontology, graph, node, CD.product, CD.productName, "product", source, "agent.product")
+    if not products:
+        raise InputError("missing: name the product (for example onabotulinumtoxinA or Botox)", source=source, field="agent.product")
+    product = products[0]
+    label = str(onto.value(product, RDFS.label) or names.name_of(product))
+    out.add((agent, CD.product, product))
+
+    administered = _number(graph, node, CD.unitsAdministered, source, "agent.units_administered")
+    discarded = _number(graph, node, CD.unitsDiscarded, source, "agent.units_discarded")
+    if administered is None:
+        raise InputError("missing: how many product units were administered", source=source, field="agent.units_administered")
+    if administered <= 0:
+        raise InputError(f"must be more than zero, found {administered}", source=source, field="agent.units_administered")
+    discarded = Decimal(0) if discarded is None else discarded
+    if discarded < 0:
+        raise InputError(f"cannot be negative, found {discarded}", source=source, field="agent.units_discarded")
+    vials = [int(v) for v in onto.objects(product, CD.vialSize)]
+    if vials and administered > MAX_VIALS_PER_SESSION * max(vials):
+        raise InputError(f"{administered} units is more than {MAX_VIALS_PER_SESSION} of the largest {label} vials "
+                         f"({MAX_VIALS_PER_SESSION * max(vials):,} units) in one session: check the amount",
+                         source=source, field="agent.units_administered")
+    if vials and discarded > max(vials):
+        raise InputError(f"{discarded} units discarded is more than the largest {label} vial ({max(vials)} units)",
+                         source=source, field="agent.units_discarded")
+    out.add((agent, CD.unitsAdministered, Literal(administered, datatype=XSD.decimal)))
+    out.add((agent, CD.unitsDiscarded, Literal(discarded, datatype=XSD.decimal)))
+
+    texts = _text(graph, node, CD.ndcText) + _text(graph, node, CD.ndc)
+    written = _one(texts, source, "agent.ndc")
+    if written is None:
+        return
+    ndc11 = ndc.normalise(written)
+    if ndc11 is None:
+        raise InputError(f"malformed NDC {written!r}: write 4-4-2, 5-3-2 or 5-4-1 with hyphens, or the 11-digit form",
+                         source=source, field="agent.ndc")
+    owner = _ndc_owner(onto, ndc11)
+    if owner is not None and owner != product:
+        raise InputError(f"NDC {written!r} belongs to {onto.value(owner, RDFS.label)}, not to {label}",
+                         source=source, field="agent.ndc")
+    out.add((agent, CD.ndcText, Literal(written)))
+    out.add((agent, CD.ndc, Literal(ndc11)))
+
+
+def _ndc_owner(onto: Graph, ndc11: str):
+    """The product an NDC is known to belong to: by the full code, else by its labeler."""
+    for product in onto.subjects(CD.knownNdc, Literal(ndc11)):
+        return product
+    for product in onto.subjects(CD.labelerCode, Literal(ndc11[:5])):
+        return product
+    return None
+
+
+def _resolve_claim_line(graph, node, line, n, session_iri, out, ontology, source, plain) -> dict:
+    names = ontology.names
+    where = f"billed[{n}]"
+    out.add((session_iri, CD.billed, line))
+    out.add((line, RDF.type, CD.ClaimLine))
+    out.add((line, CD.position, Literal(n)))
+    codes = list(graph.objects(node, CD.billedCode))
+    written = _one([str(c) for c in codes] + _text(graph, node, CD.billedCodeText), source, f"{where}.code")
+    if written is None:
+        raise InputError("missing: the billed code", source=source, field=f"{where}.code")
+    code = codes[0] if codes else names.codes.get(written.strip().upper())
+    if code is None or (codes and code not in names.codes.values()):
+        raise InputError(f"unknown code {written!r}: not a chemodenervation, guidance, drug or supply code "
+                         "Chemoden knows", source=source, field=f"{where}.code")
+    out.add((line, CD.billedCode, code))
+    out.add((line, CD.billedCodeText, Literal(written)))
+
+    units = _number(graph, node, CD.billedUnits, source, f"{where}.units")
+    units = Decimal(1) if units is None else units
+    if units != units.to_integral_value() or units < 1:
+        raise InputError(f"must be a whole number of units, 1 or more, found {units}", source=source, field=f"{where}.units")
+    out.add((line, CD.billedUnits, Literal(int(units))))
+
+    modifiers = []
+    for mod in list(graph.objects(node, CD.billedModifier)) + _text(graph, node, CD.billedModifierText):
+        iri = mod if isinstance(mod, URIRef) else names.modifiers.get(str(mod).strip().upper())
+        if iri is None or iri not in names.modifiers.values():
+            raise InputError(f"unknown modifier {str(mod)!r} (known: {', '.join(sorted(names.modifiers))})",
+                             source=source, field=f"{where}.modifiers")
+        out.add((line, CD.billedModifier, iri))
+        modifiers.append(next(k for k, v in names.modifiers.items() if v == iri))
+    summary = {"code": next((k for k, v in names.codes.items() if v == code), written), "units": int(units),
+               "modifiers": sorted(set(modifiers))}
+
+    written_ndc = _one(_text(graph, node, CD.ndcText) + _text(graph, node, CD.billedNdcText), source, f"{where}.ndc")
+    if written_ndc is not None:
+        # A malformed NDC on a claim is an audit finding (ndc-format), not an input error.
+        out.add((line, CD.billedNdcText, Literal(written_ndc)))
+        ndc11 = ndc.normalise(written_ndc)
+        if ndc11 is not None:
+            out.add((line, CD.billedNdc, Literal(ndc11)))
+        summary["ndc"] = written_ndc
+    return summary
+
+

@@ -1,0 +1,415 @@
+"""`chemoden check [PATH]`: everything a maintainer can break in an ontology folder, checked.
+
+Steps, each reporting every problem it finds (not only the first, as loading does):
+- turtle: every .ttl file parses;
+- sparql: every .rq file parses (rdflib, and Oxigraph when installed) and is a query of a known form,
+  and no rule, conflict, audit or note query tests EXISTS over a join (quadratic in a batch chunk);
+- shapes: the ontology and the description of its query files (reasoner/knowledge/queryfiles.py)
+  against shapes/*.ttl with pySHACL; shapes/session.ttl must compile for reasoner/knowledge/shapes.py;
+- qc: every qc/*-violation.rq returns no rows (ODK-style quality checks);
+- owl-rl: the ontology plus qc/axioms.ttl is consistent under OWL-RL (owlrl reports the clash).
+
+A problem names its file and line, or its subject (with the line that defines it).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from functools import cached_property, lru_cache
+from pathlib import Path
+from types import SimpleNamespace
+
+from rdflib import Graph, Literal, Namespace, URIRef
+from rdflib.namespace import OWL, RDF, RDFS, SH, SKOS
+
+from ..core.errors import InputError, OntologyError
+from ..core.vocab import CD
+from ..engines import registry
+from ..engines.backend import OxigraphBackend, to_quads
+from . import queryfiles
+from .names import _strip_trailing, normalise
+from .ontology import QUERY_FOLDERS
+from .shapes import SessionValidator
+
+CDQ = queryfiles.CDQ
+OBO = Namespace("http://purl.obolibrary.org/obo/")
+FMA = Namespace("http://purl.org/sig/ont/fma/")
+STEPS = ("turtle", "sparql", "shapes", "qc", "owl-rl")
+SESSION_SHAPES = "session.ttl"
+_PREFIXES = {str(CD): "cd:", str(CDQ): "cdq:", str(OBO): "obo:", str(FMA): "fma:",
+             "https://w3id.org/chemoden/shapes#": "cdsh:"}
+
+
+@dataclass(frozen=True)
+class Problem:
+    check: str  # the step and the check within it: "shape cdsh:target-region", "qc orphan-synonym"
+    message: str
+    file: str | None = None
+    line: int | None = None
+    subject: str | None = None
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.file and self.line else (self.file or "")
+        parts = [p for p in (where, self.subject) if p]
+        return ": ".join(parts + [f"{self.message} [{self.check}]"])
+
+
+_SLOW_EXISTS = ("EXISTS over a join: Oxigraph evaluates it against the whole store once per row, so a "
+                "batch chunk costs the square of its size; write MINUS { ... } (shared variables bound "
+                "before it), OPTIONAL { ... } FILTER (!BOUND(?v)), or join a SELECT DISTINCT subquery "
+                "(ontology/README.md)")
+
+
+def curie(term) -> str:
+    text = str(term)
+    for namespace, prefix in _PREFIXES.items():
+        if text.startswith(namespace):
+            return prefix + text[len(namespace):]
+    return f"<{text}>" if isinstance(term, URIRef) else text
+
+
+class Folder:
+    """An ontology folder read leniently: each file on its own, problems collected."""
+
+    def __init__(self, directory: Path):
+        self.directory = directory
+        self.problems: list[Problem] = []
+        self.ontology = Graph()
+        self.turtle_files = sorted(directory.glob("*.ttl"))
+        self.texts: dict[Path, str] = {}
+        for path in self.turtle_files:
+            graph = self.parse(path)
+            if graph is not None:
+                self.ontology += graph
+        self.shapes_files = sorted((directory / "shapes").glob("*.ttl"))
+        self.qc_files = sorted((directory / "qc").glob("*.ttl"))
+        self.extra = {path: self.parse(path) for path in self.shapes_files + self.qc_files}
+        self.queries = queryfiles.read(directory)
+        for query in self.queries:
+            for line, message in query.errors:
+                self.problems.append(Problem("sparql", message, str(query.path), line))
+            if query.kind in QUERY_FOLDERS.values() and not query.errors:  # the queries coding runs
+                for line in queryfiles.exists_over_joins(query.text):
+                    self.problems.append(Problem("sparql", _SLOW_EXISTS, str(query.path), line))
+        self._definitions: dict[str, tuple[Path, int]] | None = None
+
+    def parse(self, path: Path) -> Graph | None:
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            self.problems.append(Problem("turtle", f"cannot read: {exc}", str(path), 1))
+            return None
+        self.texts[path] = text
+        graph, line, detail = _parse_turtle(text)
+        if graph is None:
+            self.problems.append(Problem("turtle", f"cannot parse Turtle ({detail}", str(path), line))
+        return graph
+
+    @property
+    def readable(self) -> bool:
+        return not any(p.check == "turtle" for p in self.problems)
+
+    def definition(self, subject) -> tuple[str | None, int | None]:
+        """The file and line where a subject's block starts (`cd:biceps a cd:Muscle ;`)."""
+        if self._definitions is None:
+            self._definitions = {}
+            for path in self.turtle_files:
+                for n, line in enumerate(self.texts.get(path, "").splitlines(), start=1):
+                    match = re.match(r"^([A-Za-z][\w-]*:[\w.-]*|<[^>]+>)\s", line)
+                    if match:
+                        self._definitions.setdefault(match.group(1), (path, n))
+        key = curie(subject)
+        found = self._definitions.get(key) or self._definitions.get(f"<{subject}>")
+        if found is None:
+            return None, None
+        return str(found[0]), found[1]
+
+    def locate(self, check: str, message: str, subject) -> Problem:
+        """A problem about an RDF subject: a query file by its path, else the defining line."""
+        if isinstance(subject, URIRef) and str(subject).startswith(queryfiles.FILE_BASE):
+            query = next((q for q in self.queries if q.iri == subject), None)
+            if query is not None:
+                return Problem(check, message, str(query.path), 1)
+        file, line = self.definition(subject) if subject is not None else (None, None)
+        return Problem(check, message, file, line, curie(subject) if subject is not None else None)
+
+    # -- the data the shapes and quality checks see ---------------------------------------
+    @cached_property
+    def description(self) -> Graph:
+        return queryfiles.describe(self.queries)
+
+    def name_keys(self) -> Graph:
+        """cdq:nameKey: each name of a target or ambiguous name, normalised like the resolver does."""
+        g = Graph()
+        owners = set(self.ontology.subjects(CD.billingRegion, None)) | set(self.ontology.subjects(RDF.type, CD.AmbiguousName))
+        for owner in owners:
+            for prop in (RDFS.label, SKOS.altLabel, SKOS.hiddenLabel):
+                for name in self.ontology.objects(owner, prop):
+                    g.add((owner, CDQ.nameKey, Literal(normalise(name))))
+        return g
+
+    def uberon(self) -> Graph:
+        """qc/uberon-muscles.tsv as facts: each UBERON class, its FMA xrefs and the keys of its names."""
+        g = Graph()
+        path = self.directory / "qc" / "uberon-muscles.tsv"
+        if not path.exists():
+            return g
+        rows = [line.rstrip("\n").split("\t") for line in path.read_text(encoding="utf-8").splitlines()
+                if line.strip() and not line.startswith("#")]
+        for row in rows[1:]:
+            if len(row) < 3 or not row[0].startswith("UBERON:"):
+                continue
+            cls = OBO["UBERON_" + row[0].split(":", 1)[1]]
+            g.add((cls, RDF.type, CDQ.UberonClass))
+            g.add((cls, RDFS.label, Literal(row[1])))
+            for fma in filter(None, row[2].split("|")):
+                g.add((cls, CDQ.fma, FMA["fma" + fma.split(":", 1)[1]]))
+            for name in [row[1]] + (row[3].split("|") if len(row) > 3 else []):
+                g.add((cls, CDQ.uberonKey, Literal(uberon_key(name))))
+        for target in self.ontology.subjects(CD.billingRegion, None):
+            for prop in (RDFS.label, SKOS.altLabel):
+                for name in self.ontology.objects(target, prop):
+                    g.add((target, CDQ.uberonKey, Literal(uberon_key(name))))
+        return g
+
+
+@lru_cache(maxsize=64)
+def _parse_turtle(text: str) -> tuple[Graph | None, int, str]:
+    """A Turtle text parsed once per process (tests check many copies that differ in one file);
+    the graph is only read, never changed. On failure: None, the line and the parser's words."""
+    graph = Graph()
+    try:
+        graph.parse(data=text, format="turtle")
+    except Exception as exc:  # rdflib's Turtle parser raises several kinds
+        detail = " ".join(str(exc).split())
+        match = re.search(r"at line (\d+)", detail)
+        line = int(match.group(1)) if match else 1
+        reason = re.search(r"Bad syntax \(([^)]*)\)", detail)
+        lines = text.splitlines()
+        near = lines[line - 1].strip() if 0 < line <= len(lines) else ""
+        if reason:
+            return None, line, f"{reason.group(1)}): {near[:200]}"
+        return None, line, "syntax error): " + re.sub(r"^at line \d+ of <[^>]*>:? ?", "", detail)[:300]
+    return graph, 0, ""
+
+
+def uberon_key(name: str) -> str:
+    """A name as the resolver compares it, without a trailing 'muscle' (UBERON labels have it)."""
+    return " ".join(_strip_trailing(normalise(name).split()))
+
+
+# ---------------------------------------------------------------------------
+# Steps
+# ---------------------------------------------------------------------------
+
+def _shapes(folder: Folder) -> list[Problem]:
+    import pyshacl  # a second to import: only where shapes are checked
+
+    problems = []
+    shapes = Graph()
+    for path in folder.shapes_files:
+        graph = folder.extra.get(path)
+        if graph is None:
+            continue
+        if path.name == SESSION_SHAPES:
+            problems.extend(_session_shapes(folder, path))
+            continue
+        shapes += graph
+    if not len(shapes):
+        return problems
+    data = Graph()
+    data += folder.ontology
+    data += folder.name_keys()
+    data += folder.description
+    conforms, report, _ = pyshacl.validate(data, shacl_graph=shapes, inference="none")
+    if conforms:
+        return problems
+    for result in report.subjects(RDF.type, SH.ValidationResult):
+        focus = report.value(result, SH.focusNode)
+        message = str(report.value(result, SH.resultMessage) or "breaks a shape")
+        value = report.value(result, SH.value)
+        source = report.value(result, SH.sourceShape)
+        path = report.value(result, SH.resultPath)
+        owner = source if isinstance(source, URIRef) else shapes.value(None, SH.property, source)
+        name = curie(owner) if isinstance(owner, URIRef) else "shape"
+        if value is not None and value != focus and str(value) not in message and not str(value).startswith(queryfiles.FILE_BASE):
+            message += f" (found {curie(value) if isinstance(value, URIRef) else repr(str(value))})"
+        if isinstance(focus, Literal) and path is not None and (path, SH.inversePath, None) in report:
+            # a value shared by several resources (a name, an id): name them, locate the first
+            owners = sorted(data.subjects(report.value(path, SH.inversePath), focus), key=str)
+            message = f"{_readable(message)}: {str(focus)!r} belongs to {', '.join(_owner(folder, o) for o in owners)}"
+            problems.append(folder.locate(f"shape {name}", message, owners[0] if owners else None))
+            continue
+        problem = folder.locate(f"shape {name}", _readable(message), focus)
+        if isinstance(focus, URIRef) and str(focus).startswith(queryfiles.FILE_BASE):
+            query = next((q for q in folder.queries if q.iri == focus), None)
+            key = next((k for k, p in queryfiles.HEADER_KEYS.items() if p == path), None)
+            if query is not None:
+                line = query.line_of(key)
+                if key is None and isinstance(value, Literal):  # the header line that holds the value
+                    line = next((n for n, text in enumerate(query.text.splitlines(), start=1)
+                                 if text.startswith("#") and str(value) in text), line)
+                problem = Problem(problem.check, problem.message, problem.file, line)
+        problems.append(problem)
+    return problems
+
+
+def _owner(folder: Folder, node) -> str:
+    if isinstance(node, URIRef) and str(node).startswith(queryfiles.FILE_BASE):
+        query = next((q for q in folder.queries if q.iri == node), None)
+        return str(query.path) if query is not None else curie(node)
+    return curie(node)
+
+
+def _readable(message: str) -> str:
+    """pySHACL fills {?var} with IRIs: show file IRIs as paths, the others as CURIEs."""
+    message = re.sub(r"<?" + re.escape(queryfiles.FILE_BASE) + r"([^\s>]+)>?", r"\1", message)
+    for namespace, prefix in _PREFIXES.items():
+        message = re.sub(r"<?" + re.escape(namespace) + r"([\w.-]*)>?", prefix + r"\1", message)
+    return message
+
+
+def _session_shapes(folder: Folder, path: Path) -> list[Problem]:
+    """The session shapes must compile for reasoner/knowledge/shapes.py (what coding runs)."""
+    try:
+        context = json.loads((folder.directory / "context.jsonld").read_text(encoding="utf-8"))["@context"]
+    except (OSError, ValueError, KeyError) as exc:
+        return [Problem("shapes", f"cannot read the JSON-LD context: {exc}", str(folder.directory / "context.jsonld"), 1)]
+    stand_in = SimpleNamespace(directory=folder.directory, graph=folder.ontology, context=context)
+    try:
+        SessionValidator(stand_in, path)
+    except OntologyError as exc:
+        shape = re.search(r"shape (\S+):", exc.message)
+        lines = folder.texts.get(path, "").splitlines()
+        line = next((n for n, text in enumerate(lines, start=1) if shape and text.startswith(shape.group(1) + " ")), 1)
+        return [Problem("shapes", exc.message, str(path), line)]
+    return []
+
+
+def _qc(folder: Folder, only: set[str] | None = None) -> list[Problem]:
+    data = Graph()
+    data += folder.ontology
+    data += folder.description
+    data += folder.uberon()
+    for path in folder.qc_files:
+        if folder.extra.get(path) is not None:
+            data += folder.extra[path]
+    store = None
+    if registry.has_oxigraph():
+        import pyoxigraph as ox
+
+        store = ox.Store()
+        store.extend(to_quads(data))
+    problems = _changelog(folder) if only is None else []
+    for query in folder.queries:
+        if query.kind != "qc" or query.errors or not query.relative.endswith("-violation.rq"):
+            continue
+        name = query.header.get("id") or query.path.stem
+        if only is not None and f"qc {name}" not in only:
+            continue
+        if store is not None:
+            rows = OxigraphBackend(store).select(query.text, terms=True)
+        else:
+            rows = [{k: v for k, v in r.asdict().items() if v is not None} for r in data.query(query.text)]
+        for row in rows:
+            message = str(row.get("message") or query.header.get("rationale") or "violation")
+            problems.append(folder.locate(f"qc {name}", message, row.get("subject")))
+    return problems
+
+
+def _changelog(folder: Folder) -> list[Problem]:
+    """Each release (owl:versionInfo) has its section in CHANGELOG.md: '## YYYY-MM-DD'."""
+    path = folder.directory / "CHANGELOG.md"
+    versions = sorted({str(v) for v in folder.ontology.objects(None, OWL.versionInfo)})
+    if not versions:
+        return []
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError:
+        return [Problem("qc changelog", f"no CHANGELOG.md: add one with a section '## {versions[-1]}' saying what changed",
+                        str(path))]
+    return [Problem("qc changelog", f"no section '## {v}' for the release stamped {v} (owl:versionInfo): say what changed",
+                    str(path), 1) for v in versions if not re.search(rf"^## {re.escape(v)}\b", text, re.M)]
+
+
+def _owl_rl(folder: Folder) -> list[Problem]:
+    """OWL-RL consistency: owlrl (the reference reasoner) reports each clash it finds."""
+    import owlrl  # half a second to import: only where consistency is checked
+    from owlrl.Namespaces import ERRNS
+
+    graph = Graph()
+    graph += folder.ontology
+    axioms = folder.directory / "qc" / "axioms.ttl"
+    if folder.extra.get(axioms) is not None:
+        graph += folder.extra[axioms]
+    owlrl.DeductiveClosure(owlrl.OWLRL_Semantics).expand(graph)
+    problems = []
+    for message in sorted(str(m) for m in graph.objects(None, ERRNS.error)):
+        subject = None
+        for iri in re.findall(r"https://w3id\.org/chemoden#[\w-]+", message):
+            subject = subject or URIRef(iri)
+        literal = re.search(r"literal '([^']*)' does not match its datatype \(([^)]*)\)", message)
+        if subject is None and literal:  # an ill-typed literal: the subject that carries it
+            value = Literal(literal.group(1), datatype=URIRef(literal.group(2)))
+            subject = next(iter(sorted(folder.ontology.subjects(None, value), key=str)), None)
+        problems.append(folder.locate("owl-rl", "inconsistent: " + " ".join(_readable(message).split()), subject))
+    return problems
+
+
+def run(directory: str | Path, steps=STEPS) -> list[Problem]:
+    """Every problem of the ontology folder, step by step. An unreadable folder is an InputError."""
+    path = Path(directory)
+    if not path.exists():
+        raise InputError("not found", source=str(path))
+    if not path.is_dir():
+        raise InputError("is not a folder: give the ontology folder (the one holding chemoden.ttl)", source=str(path))
+    folder = Folder(path)
+    if not folder.turtle_files:
+        raise InputError("holds no Turtle (.ttl) files: not an ontology folder", source=str(path))
+    problems = [p for p in folder.problems if p.check in steps or p.check == "turtle"]
+    if not folder.readable:
+        return problems  # the other steps would report the consequences of a file not read
+    if "shapes" in steps:
+        problems.extend(_shapes(folder))
+    if "qc" in steps:
+        problems.extend(_qc(folder))
+    if "owl-rl" in steps:
+        problems.extend(_owl_rl(folder))
+    return problems
+
+
+CDSH = Namespace("https://w3id.org/chemoden/shapes#")
+
+
+def invariant_checks(folder: Folder) -> set[str]:
+    """The checks whose problems would bill wrongly, as the ontology folder declares them: shapes
+    with cdsh:billingInvariant true, quality checks with the header line `# invariant: billing`."""
+    names = set()
+    for path in folder.shapes_files:
+        graph = folder.extra.get(path)
+        if graph is not None:
+            names.update(f"shape {curie(s)}" for s in graph.subjects(CDSH.billingInvariant, Literal(True)))
+    names.update(f"qc {q.header.get('id') or q.path.stem}" for q in folder.queries
+                 if q.kind == "qc" and q.header.get("invariant") == "billing")
+    return names
+
+
+def invariants(directory: str | Path) -> list[Problem]:
+    """The problems of the ontology folder that would bill wrongly (the billing invariants), with
+    the same words and FILE:LINE as `chemoden check`; an unreadable file counts among them."""
+    folder = Folder(Path(directory))
+    if not folder.readable:
+        return [p for p in folder.problems if p.check == "turtle"]
+    names = invariant_checks(folder)
+    found = _shapes(folder) + _qc(folder, only=names)
+    return sorted((p for p in found if p.check in names), key=lambda p: (p.file or "", p.line or 0, p.message))
+
+
+def summary(directory: str | Path) -> str:
+    folder = Path(directory)
+    queries = len(list(folder.rglob("*.rq")))
+    qc = len(list((folder / "qc").glob("*-violation.rq")))
+    return (f"{len(list(folder.glob('*.ttl')))} Turtle files, {queries} query files, "
+            f"{len(list((folder / 'shapes').glob('*.ttl')))} shape files and {qc} quality checks: no problems")

@@ -1,0 +1,1 @@
+"""What users call: the Python API, batch, the queryable dataset, the SPARQL server, the code map."""
