@@ -72,8 +72,8 @@ CASES = [
      ["cd:cpt64616", "units per session"]),
     ("code-without-bilateral-handling", "shapes",
      [("codes.ttl", "    cd:bilateralHandling cd:Modifier50Allowed ; cd:guidanceHandling cd:GuidanceSeparate ;\n"
-                    "    dcterms:source \"seed article; coding-facts.md 1.2, 5.2\" .",
-       "    cd:guidanceHandling cd:GuidanceSeparate ;\n    dcterms:source \"seed article; coding-facts.md 1.2, 5.2\" .")],
+                    "    dcterms:source \"seed article; docs/sources.md#neck-64616; docs/sources.md#bilateral-reporting\" .",
+       "    cd:guidanceHandling cd:GuidanceSeparate ;\n    dcterms:source \"seed article; docs/sources.md#neck-64616; docs/sources.md#bilateral-reporting\" .")],
      ["cd:cpt64616", "bilateral handling"]),
     ("add-on-without-primaries", "shapes", [("codes.ttl", "    cd:addOnTo cd:cpt64644 ;\n", "")],
      ["cd:cpt64645", "must name the primary codes"]),
