@@ -96,7 +96,7 @@ CASES = [
     ("session-shape-the-compiler-cannot-run", "shapes",
      [("shapes/session.ttl", "    sh:targetClass cd:Session ;", "    sh:targetClass cd:Session ;\n    sh:targetNode cd:Left ;")],
      ["shapes/session.ttl", "sh:targetNode", "not supported"]),
-    ("version-stamps-disagree", "shapes", [("chemoden.ttl", 'owl:versionInfo "2026-11-27"', 'owl:versionInfo "2026-11-28"')],
+    ("version-stamps-disagree", "shapes", [("chemoden.ttl", 'owl:versionInfo "2026-12-01"', 'owl:versionInfo "2026-12-02"')],
      ["chemoden.ttl:", "<https://w3id.org/chemoden>", "must carry the same date"]),
     # --- quality checks -------------------------------------------------------------------
     ("region-contradicts-uberon", "qc",
@@ -120,9 +120,9 @@ CASES = [
                                     "    cd:midlin true ;\n    cd:migraineProtocol true ;\n    skos:exactMatch obo:UBERON_0008588")],
      ["cd:procerus", "uses the property cd:midlin, which chemoden.ttl does not declare"]),
     ("release-without-changelog-section", "qc",
-     [("chemoden.ttl", "owl:versionIRI <https://w3id.org/chemoden/2026-11-27> ;\n    owl:versionInfo \"2026-11-27\"",
+     [("chemoden.ttl", "owl:versionIRI <https://w3id.org/chemoden/2026-12-01> ;\n    owl:versionInfo \"2026-12-01\"",
        "owl:versionIRI <https://w3id.org/chemoden/2099-01-01> ;\n    owl:versionInfo \"2099-01-01\""),
-      ("chemoden.ttl", 'dcterms:modified "2026-11-27"', 'dcterms:modified "2099-01-01"')],
+      ("chemoden.ttl", 'dcterms:modified "2026-12-01"', 'dcterms:modified "2099-01-01"')],
      ["CHANGELOG.md:1", "no section '## 2099-01-01'"]),
     # --- files that do not parse ------------------------------------------------------------
     ("rule-with-a-syntax-error", "sparql", [("rules/10-neck-64616.rq", "  ?inj a cd:NeckInjection .", "  ?inj a cd:NeckInjection . }")],
