@@ -124,6 +124,10 @@ CASES = [
        "owl:versionIRI <https://w3id.org/chemoden/2099-01-01> ;\n    owl:versionInfo \"2099-01-01\""),
       ("chemoden.ttl", 'dcterms:modified "2026-12-01"', 'dcterms:modified "2099-01-01"')],
      ["CHANGELOG.md:1", "no section '## 2099-01-01'"]),
+    ("ndc-package-not-a-product-ndc", "qc", [("products.ttl", '"72960011201", "72960011202"', '"72960011201"')],
+     ["ndc-packages.ttl:", "cd:ndc72960011202", "is not a cd:knownNdc of cd:daxibotulinumtoxinA"]),
+    ("ndc-package-malformed", "shapes", [("ndc-packages.ttl", 'cd:packageNdc "15054053006"', 'cd:packageNdc "1505405306"')],
+     ["cd:ndc15054053006", "11 digits"]),
     # --- files that do not parse ------------------------------------------------------------
     ("rule-with-a-syntax-error", "sparql", [("rules/10-neck-64616.rq", "  ?inj a cd:NeckInjection .", "  ?inj a cd:NeckInjection . }")],
      ["rules/10-neck-64616.rq:", "SPARQL syntax error"]),
