@@ -128,6 +128,8 @@ CASES = [
      ["ndc-packages.ttl:", "cd:ndc72960011202", "is not a cd:knownNdc of cd:daxibotulinumtoxinA"]),
     ("ndc-package-malformed", "shapes", [("ndc-packages.ttl", 'cd:packageNdc "15054053006"', 'cd:packageNdc "1505405306"')],
      ["cd:ndc15054053006", "11 digits"]),
+    ("vial-sizes-the-search-may-miss", "qc", [("products.ttl", "cd:vialSize 300, 500 ;", "cd:vialSize 700, 1000 ;")],
+     ["cd:abobotulinumtoxinA", "no count of up to six 1000-unit vials"]),
     # --- files that do not parse ------------------------------------------------------------
     ("rule-with-a-syntax-error", "sparql", [("rules/10-neck-64616.rq", "  ?inj a cd:NeckInjection .", "  ?inj a cd:NeckInjection . }")],
      ["rules/10-neck-64616.rq:", "SPARQL syntax error"]),
