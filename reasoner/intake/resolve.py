@@ -4,6 +4,7 @@ the field as the user wrote it."""
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from pathlib import Path
 from urllib.parse import quote
@@ -15,6 +16,11 @@ from ..core import ndc
 from ..core.errors import InputError
 from ..core.vocab import CD, SESSION_BASE
 from .model import MAX_CLAIM_LINES, MAX_VIALS_PER_SESSION, Facts, Injection, Session, check_injection_count
+
+# A well-formed code on a claim line: CPT (5 digits; 4 digits and a letter for Category II and
+# III) or HCPCS Level II (a letter A-V and 4 digits). One Chemoden does not audit is kept by its
+# notation (cd:billedNotation) and echoed as not audited.
+WELL_FORMED_CODE = re.compile(r"[0-9]{5}|[0-9]{4}[A-Z]|[A-V][0-9]{4}")
 
 
 def split(graph: Graph, ontology, source: str, profile: str | None, plain: bool) -> list[Session]:
@@ -283,11 +289,18 @@ def _resolve_claim_line(graph, node, line, n, session_iri, out, ontology, source
     written = _one([str(c) for c in codes] + _text(graph, node, CD.billedCodeText), source, f"{where}.code")
     if written is None:
         raise InputError("missing: the billed code", source=source, field=f"{where}.code")
-    code = codes[0] if codes else names.codes.get(written.strip().upper())
-    if code is None or (codes and code not in names.codes.values()):
+    notation = written.strip().upper()
+    code = codes[0] if codes else names.codes.get(notation)
+    if codes and code not in names.codes.values():
         raise InputError(f"unknown code {written!r}: not a chemodenervation, guidance, drug or supply code "
                          "Chemoden knows", source=source, field=f"{where}.code")
-    out.add((line, CD.billedCode, code))
+    if code is None and not WELL_FORMED_CODE.fullmatch(notation):
+        raise InputError(f"malformed code {written!r}: a CPT code is 5 digits, or 4 digits and a letter; "
+                         "a HCPCS Level II code is a letter A-V and 4 digits", source=source, field=f"{where}.code")
+    if code is not None:
+        out.add((line, CD.billedCode, code))
+    else:  # well formed, outside what Chemoden audits: kept by its notation, echoed as not audited
+        out.add((line, CD.billedNotation, Literal(notation)))
     out.add((line, CD.billedCodeText, Literal(written)))
 
     units = _number(graph, node, CD.billedUnits, source, f"{where}.units")
@@ -304,7 +317,7 @@ def _resolve_claim_line(graph, node, line, n, session_iri, out, ontology, source
                              source=source, field=f"{where}.modifiers")
         out.add((line, CD.billedModifier, iri))
         modifiers.append(next(k for k, v in names.modifiers.items() if v == iri))
-    summary = {"code": next((k for k, v in names.codes.items() if v == code), written), "units": int(units),
+    summary = {"code": next((k for k, v in names.codes.items() if v == code), notation), "units": int(units),
                "modifiers": sorted(set(modifiers))}
 
     written_ndc = _one(_text(graph, node, CD.ndcText) + _text(graph, node, CD.billedNdcText), source, f"{where}.ndc")
