@@ -397,8 +397,3 @@ def check_sessions(sessions, ontology) -> list[InputError | None]:
     if not sessions:
         return []
     return validator(ontology).errors(sessions)
-
-
-def first_error(sessions, ontology) -> InputError | None:
-    """The first error of any of these sessions (for `chemoden code`, one file at a time)."""
-    return next((e for e in check_sessions(sessions, ontology) if e is not None), None)
