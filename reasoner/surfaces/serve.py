@@ -1,56 +1,58 @@
 """`chemoden serve`: a read-only SPARQL 1.1 Protocol endpoint over the dataset, a YASGUI page
-and POST /code.
+and POST /code, on Starlette and uvicorn.
 
-Queries run in worker processes, each opening the dataset read-only (Oxigraph's on-disk copy,
-or an N-Quads dump for rdflib), so a query over its time limit is stopped for real: its worker is killed and a
-fresh one started, while the other workers go on serving. Coding (POST /code) runs in a worker
-of its own under the same limit. The HTTP side is the standard library's threading server: it
-checks sizes, negotiates formats and refuses what a closed, read-only endpoint must refuse
-before anything reaches a worker.
+The HTTP side (uvicorn's h11 parser: strict Content-Length, header size limit; a cap on
+connections; timeouts for slow and stalled clients) checks who calls, sizes, nesting and
+formats, and refuses what a closed, read-only endpoint must refuse before anything reaches a
+worker. Queries and coding run in worker processes (workers.py): a query first gets a worker of
+the short lane for a short budget; one that overruns it is stopped there, remembered, and run
+again in the long lane (by default one worker, at a lower CPU priority) for the rest of the time
+limit, so heavy queries cannot take every worker.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import hashlib
 import json
-import multiprocessing
 import os
-import queue
-import signal
-import sys
+import resource
+import secrets
+import socket
 import tempfile
-import threading
-import time
-from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections import OrderedDict
+from dataclasses import asdict, dataclass, field
 from importlib import resources
 from pathlib import Path
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs
 
+import h11
+import uvicorn
 from rdflib import BNode, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import RDF, XSD
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import Response
+from starlette.routing import Route
+from uvicorn.protocols.http.h11_impl import H11Protocol
 
-from ..coding.entry import Coder, check_profile
 from ..core.errors import EXIT_INPUT, EXIT_OK, ChemodenError, InputError, QueryError, Refusal
-from ..engines.answer import GRAPH_FORMATS, MEDIA_TYPES, RESULT_FORMATS, render
-from ..engines.safety import inspect, run
-from ..engines.store import load_store
-from ..intake.files import Record
+from ..core.nesting import brackets, depth
+from ..engines.answer import MEDIA_TYPES
+from ..engines.safety import inspect
 from ..knowledge.library import library
+from .negotiation import negotiate
+from .workers import Died, Overrun, Pool, WorkerSettings, code_worker, log, query_worker
 
 WEB = resources.files("reasoner") / "web"  # the query page, carried by the package
 # Only these files are served from the YASGUI package (never a path from the request).
 STATIC = {"yasgui.min.js": "text/javascript", "yasgui.min.css": "text/css"}
-# `format` / `output` parameter values (as many clients send them) -> format
-FORMAT_NAMES = {"json": "json", "srj": "json", "xml": "xml", "srx": "xml", "csv": "csv", "tsv": "tsv",
-                "turtle": "turtle", "ttl": "turtle", "json-ld": "json-ld", "jsonld": "json-ld",
-                "nt": "n-triples", "n-triples": "n-triples", "ntriples": "n-triples", "rdf": "rdf-xml",
-                "rdf-xml": "rdf-xml", "rdfxml": "rdf-xml"}
-FORMAT_NAMES.update({media: name for name, media in MEDIA_TYPES.items()})
 # POST /code: the session's format by Content-Type (JSON, JSON-LD or Turtle, as `chemoden code` reads)
 SESSION_FORMATS = {"application/json": "json", "application/ld+json": "json", "text/turtle": "turtle",
                    "application/x-turtle": "turtle"}
-ACCEPT_ALIASES = {"application/json": "json", "application/xml": "xml", "text/xml": "xml",
-                  "application/x-turtle": "turtle", "application/json+ld": "json-ld", "text/plain": None}
+LOOPBACK = ("127.0.0.1", "::1", "localhost")
 
 
 @dataclass(frozen=True)
@@ -58,203 +60,66 @@ class Limits:
     timeout: float = 30.0  # seconds a query (or a POST /code) may take, waiting for a worker included
     max_rows: int = 100_000  # rows of a SELECT answer, triples of a CONSTRUCT or DESCRIBE answer
     max_request: int = 1_000_000  # bytes of a request body or URL
+    max_response: int = 64 * 1024 * 1024  # bytes of a rendered answer
+    max_depth: int = 64  # nesting of brackets in a query, or of arrays and objects in a session
+    max_brackets: int = 20_000  # brackets in a query, in any context (the hard bound on nesting)
+    short_budget: float = 2.0  # seconds a query may run in the short lane before the long lane takes it
+    queue_wait: float = 5.0  # seconds a request waits for a free worker before a 503 with Retry-After
+    header_timeout: float = 10.0  # seconds a client may take to send a request's headers
+    body_timeout: float = 10.0  # seconds a client may take to send a request's body
+    keep_alive: float = 5.0  # seconds an idle connection is kept open
+    max_connections: int = 500  # open connections; past it, new requests get a 503
+    max_header: int = 16 * 1024  # bytes of a request line and headers
+    worker_memory: int = 2048  # MiB of address space per worker process
+
+
+@dataclass
+class Access:
+    """Who may call: Host names served, and origins whose POSTs are run (besides the page's own)."""
+
+    hosts: set[str] = field(default_factory=set)
+    origins: set[str] = field(default_factory=set)
 
 
 # ---------------------------------------------------------------------------
-# Worker processes
+# HTTP/1.1 with a deadline for the headers
 # ---------------------------------------------------------------------------
 
-def _quiet_child() -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the server's to handle
+class GuardedH11Protocol(H11Protocol):
+    """uvicorn's h11 protocol, closing a connection whose request headers do not arrive within
+    `header_timeout` (uvicorn's keep-alive timer is reset by every byte, so a client trickling
+    headers would hold the connection for ever)."""
 
+    header_timeout = 10.0
 
-def _query_worker(conn, saved: str, kind: str, graph_names: list[str]) -> None:
-    """Load the dataset, then answer (text, Accept, format parameter, default graphs, named graphs,
-    row limit) requests with (status, format, body). The format is chosen here, where the
-    answer's form (SELECT, ASK or a graph) is known for sure."""
-    _quiet_child()
-    store = load_store(Path(saved), kind)
-    conn.send("ready")
-    while True:
-        try:
-            text, accept, explicit, default_graphs, named_graphs, max_rows = conn.recv()
-        except (EOFError, OSError):
-            return
-        try:
-            answer = run(store, text, graph_names, limit=max_rows, default_graphs=default_graphs,
-                         named_graphs=named_graphs)
-            fmt = negotiate(answer.form, accept, explicit)
-            reply = (200, fmt, render(answer, fmt).encode("utf-8"))
-        except (QueryError, Refusal) as exc:
-            reply = (exc.status, None, exc.message.encode("utf-8"))
-        except Exception as exc:  # a bug: say so, keep the worker
-            reply = (500, None, f"internal error: {type(exc).__name__}: {exc}".encode())
-        conn.send(reply)
+    def connection_made(self, transport) -> None:
+        super().connection_made(transport)
+        self._headers_due = self.loop.call_later(self.header_timeout, self._headers_late)
 
+    def _headers_late(self) -> None:
+        if not self.transport.is_closing():
+            self.transport.close()
 
-def _code_worker(conn, ontology_dir: str, profile: str | None, engine: str) -> None:
-    """Load the ontology and the coder once, then code one session per request through the one
-    coding entry (coding/entry.py), as `chemoden code --format json` does."""
-    _quiet_child()
-    coder = Coder(ontology_dir, engine=engine).prepare()
-    conn.send("ready")
-    while True:
-        try:
-            body, fmt, request_profile = conn.recv()
-        except (EOFError, OSError):
-            return
-        try:
-            coder.profile = check_profile(coder.ontology, request_profile or profile)
-            outcome = next(coder.code([Record(1, "<request>", body, fmt)], one_session="a request"))
-            if outcome.error is not None:
-                raise outcome.error
-            reply = (200, outcome.results[0].to_json())
-        except ChemodenError as exc:
-            reply = (exc.status, json.dumps({"error": exc.as_dict()}, ensure_ascii=False))
-        except Exception as exc:
-            reply = (500, json.dumps({"error": {"field": None, "message": f"internal error: {type(exc).__name__}: {exc}"}}))
-        conn.send(reply)
+    def handle_events(self) -> None:
+        super().handle_events()
+        if self._headers_due is not None and self.conn.their_state in (h11.SEND_BODY, h11.DONE, h11.MUST_CLOSE):
+            self._headers_due.cancel()
+            self._headers_due = None
 
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        if self._headers_due is None and not self.transport.is_closing():  # the next request's headers
+            self._headers_due = self.loop.call_later(self.header_timeout, self._headers_late)
 
-class Worker:
-    def __init__(self, ctx, target, args):
-        self.conn, child = ctx.Pipe()
-        self.process = ctx.Process(target=target, args=(child, *args), daemon=True)
-        self.process.start()
-        child.close()
-
-    def ready(self, timeout: float) -> bool:
-        try:
-            return self.conn.poll(timeout) and self.conn.recv() == "ready"
-        except (EOFError, OSError):
-            return False
-
-    def kill(self) -> None:
-        if self.process.is_alive():
-            self.process.kill()
-        self.process.join(5)
-        self.conn.close()
-
-
-class Pool:
-    """Worker processes of one kind. A request takes an idle worker; a worker that overruns the
-    time limit (or dies) is killed and replaced in the background."""
-
-    def __init__(self, name: str, target, args: tuple, size: int, start_timeout: float = 120.0):
-        self.name = name
-        self._ctx = multiprocessing.get_context("spawn")  # no fork of a threaded server
-        self._target, self._args = target, args
-        self._idle: queue.Queue = queue.Queue()
-        self._all: set[Worker] = set()
-        self._lock = threading.Lock()
-        self._start_timeout = start_timeout
-        self.restarts = 0
-        self._closed = False
-        for _ in range(size):
-            self._spawn_async()
-
-    def _spawn_async(self) -> None:
-        threading.Thread(target=self._spawn, daemon=True, name=f"{self.name}-spawn").start()
-
-    def _spawn(self) -> None:
-        worker = Worker(self._ctx, self._target, self._args)
-        with self._lock:
-            self._all.add(worker)
-        if worker.ready(self._start_timeout) and not self._closed:
-            self._idle.put(worker)
-        else:
-            self._discard(worker)
-            if not self._closed:
-                print(f"chemoden: a {self.name} worker failed to start", file=sys.stderr)
-
-    def _discard(self, worker: Worker) -> None:
-        worker.kill()
-        with self._lock:
-            self._all.discard(worker)
-
-    def wait_ready(self, timeout: float) -> bool:
-        """True once a worker is idle (for start-up)."""
-        try:
-            worker = self._idle.get(timeout=timeout)
-        except queue.Empty:
-            return False
-        self._idle.put(worker)
-        return True
-
-    @property
-    def pids(self) -> list[int]:
-        with self._lock:
-            return sorted(w.process.pid for w in self._all if w.process.pid)
-
-    def call(self, request, timeout: float):
-        """The worker's reply, or Refusal(503) when the time limit passes first."""
-        deadline = time.monotonic() + timeout
-        try:
-            worker = self._idle.get(timeout=timeout)
-        except queue.Empty:
-            raise Refusal(503, f"every {self.name} worker stayed busy for the time limit ({timeout:g} s); "
-                               "try again later") from None
-        try:
-            worker.conn.send(request)
-            if worker.conn.poll(max(0.0, deadline - time.monotonic())):
-                reply = worker.conn.recv()
-                self._idle.put(worker)
-                return reply
-            message = (f"stopped after the time limit of {timeout:g} s: the {self.name} was cancelled "
-                       "(its worker process was ended and replaced)")
-        except (EOFError, OSError):
-            message = f"the {self.name} worker died; it has been replaced"
-        self._discard(worker)  # the query is stopped for real: its process ends
-        with self._lock:
-            self.restarts += 1
-        self._spawn_async()
-        raise Refusal(503, message)
-
-    def close(self) -> None:
-        self._closed = True
-        with self._lock:
-            workers = list(self._all)
-        for worker in workers:
-            self._discard(worker)
+    def connection_lost(self, exc) -> None:
+        if self._headers_due is not None:
+            self._headers_due.cancel()
+        super().connection_lost(exc)
 
 
 # ---------------------------------------------------------------------------
-# HTTP
+# What the routes share
 # ---------------------------------------------------------------------------
-
-def negotiate(form: str | None, accept: str | None, explicit: str | None) -> str:
-    """The answer format: a `format`/`output` parameter first, else the best of Accept."""
-    offered = GRAPH_FORMATS if form == "graph" else RESULT_FORMATS
-    if explicit:
-        name = FORMAT_NAMES.get(explicit.strip().lower())
-        if name in offered:
-            return name
-    if not accept:
-        return offered[0]
-    choices = []
-    for n, part in enumerate(accept.split(",")):
-        fields = [f.strip() for f in part.split(";")]
-        media, q = fields[0].lower(), 1.0
-        for f in fields[1:]:
-            if f.startswith("q="):
-                try:
-                    q = float(f[2:])
-                except ValueError:
-                    q = 0.0
-        if q <= 0 or not media:
-            continue
-        if media in ("*/*", "application/*", "text/*"):
-            kind = media.split("/")[0]
-            matches = [o for o in offered if kind == "*" or MEDIA_TYPES[o].startswith(kind + "/")]
-        else:
-            name = FORMAT_NAMES.get(media) if media in MEDIA_TYPES.values() else ACCEPT_ALIASES.get(media)
-            matches = [name] if name in offered else []
-        choices += [(-q, n, offered.index(m), m) for m in matches]
-    if not choices:
-        raise Refusal(406, f"none of the formats accepted ({accept}) can carry this answer; offered: "
-                           + ", ".join(MEDIA_TYPES[o] for o in offered))
-    return min(choices)[3]
-
 
 def _update_as_query(params: dict) -> dict:
     """An update operation is refused (403). But SPARQLWrapper, reading a query's comment lines,
@@ -270,25 +135,99 @@ def _update_as_query(params: dict) -> dict:
     raise Refusal(403, "SPARQL Update is refused: the endpoint is read-only")
 
 
-class Endpoint:
-    """What the request handlers share: the dataset's description, the pools, the limits."""
+def check_nesting(text: str, limits: Limits) -> None:
+    """Refuse a query nested deeper than the parsers may go, before any parser sees it."""
+    levels = depth(text)
+    if levels > limits.max_depth:
+        raise Refusal(400, f"the query nests brackets {levels} deep; the limit is {limits.max_depth}")
+    count = brackets(text)
+    if count > limits.max_brackets:
+        raise Refusal(400, f"the query has {count} brackets; the limit is {limits.max_brackets}")
 
-    def __init__(self, dataset, ontology, *, workers: int = 2, limits: Limits = Limits(),
-                 profile: str | None = None, engine: str = "auto"):
+
+class Endpoint:
+    """The dataset's description, the worker pools, the limits and the access lists."""
+
+    def __init__(self, dataset, ontology, *, workers: int = 2, long_workers: int = 1, code_workers: int = 1,
+                 limits: Limits = Limits(), access: Access | None = None, profile: str | None = None,
+                 engine: str = "auto"):
         self.limits = limits
-        self.graphs = dict(dataset.graphs)
+        self.access = access or Access()
+        self.graphs = dict(sorted(dataset.graphs.items()))
         self.sessions = len(dataset.sessions)
         self.library = library(ontology.directory)
         self._tmp = tempfile.TemporaryDirectory(prefix="chemoden-serve-")
-        saved = dataset.store.save(Path(self._tmp.name))
-        self.queries = Pool("query", _query_worker, (str(saved), dataset.store.kind, list(self.graphs)), max(1, workers))
-        self.coder = Pool("coding", _code_worker, (str(ontology.directory), profile, engine), 1)
+        saved = str(dataset.store.save(Path(self._tmp.name)))
+        kind, names = dataset.store.kind, list(self.graphs)
+        memory = limits.worker_memory or None
+        retry = max(1, round(limits.queue_wait))
+        self.short = Pool("query", query_worker, (saved, kind, names, WorkerSettings(memory, 0, limits.max_response)),
+                          workers, spares=1, retry_after=retry)
+        self.long = Pool("long-query", query_worker, (saved, kind, names, WorkerSettings(memory, 10, limits.max_response)),
+                         long_workers, retry_after=retry)
+        self.coder = Pool("coding", code_worker, (str(ontology.directory), profile, engine, WorkerSettings(memory)),
+                          code_workers, retry_after=retry)
+        self.pools = (self.short, self.long, self.coder)
+        self.heavy: OrderedDict[str, None] = OrderedDict()  # queries that overran the short budget
         self.assets = find_assets()
 
+    async def start(self) -> None:
+        for pool in self.pools:
+            pool.start()
+        for pool in self.pools:
+            if not await pool.ready(300):
+                raise ChemodenError(f"no {pool.name} worker started (see the messages above)")
+
     def close(self) -> None:
-        self.queries.close()
-        self.coder.close()
+        for pool in self.pools:
+            pool.close()
         self._tmp.cleanup()
+
+    async def query(self, request: tuple, text: str) -> tuple:
+        """(status, format, body) from a worker: the short lane first, unless this query is known
+        to be heavy; a query over the short budget goes on in the long lane."""
+        limits = self.limits
+        key = hashlib.sha256(" ".join(text.split()).encode()).hexdigest()
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        if key not in self.heavy:
+            budget = min(limits.short_budget, limits.timeout)
+            try:
+                return await self.short.call(request, timeout=budget, wait=limits.queue_wait)
+            except Overrun:
+                self.heavy[key] = None
+                while len(self.heavy) > 4096:
+                    self.heavy.popitem(last=False)
+                if budget >= limits.timeout:
+                    raise self._stopped() from None
+            except Died as died:
+                raise self._died("query", died) from None
+        else:
+            self.heavy.move_to_end(key)
+        remaining = limits.timeout - (loop.time() - start)
+        try:
+            return await self.long.call(request, timeout=remaining, wait=min(limits.queue_wait, remaining))
+        except Overrun:
+            raise self._stopped() from None
+        except Died as died:
+            raise self._died("query", died) from None
+
+    def _stopped(self) -> Refusal:
+        return Refusal(503, f"stopped after the time limit of {self.limits.timeout:g} s: the query was cancelled "
+                            "(its worker process was ended and replaced)")
+
+    def _died(self, what: str, died: Died) -> Refusal:
+        return Refusal(503, f"the {what} worker ended ({died}): the request may need more memory than a worker "
+                            f"may use ({self.limits.worker_memory} MiB); it has been replaced")
+
+    async def code(self, body: bytes, fmt: str | None, profile: str | None) -> tuple[int, str]:
+        try:
+            return await self.coder.call((body, fmt, profile), timeout=self.limits.timeout, wait=self.limits.queue_wait)
+        except Overrun:
+            raise Refusal(503, f"stopped after the time limit of {self.limits.timeout:g} s: the coding was cancelled "
+                               "(its worker process was ended and replaced)") from None
+        except Died as died:
+            raise self._died("coding", died) from None
 
 
 def find_assets() -> Path | None:
@@ -302,158 +241,125 @@ def find_assets() -> Path | None:
     return None
 
 
-class Handler(BaseHTTPRequestHandler):
-    server_version = "chemoden"
-    endpoint: Endpoint  # set on the subclass made for each server
+# ---------------------------------------------------------------------------
+# Routes
+# ---------------------------------------------------------------------------
 
-    # -- plumbing ---------------------------------------------------------------
-    def log_message(self, format, *args):  # noqa: A002 - the base class's name
-        sys.stderr.write(f"{self.address_string()} {format % args}\n")
+def _text(status: int, message: str, headers: dict | None = None) -> Response:
+    return Response((message + "\n").encode("utf-8"), status, headers=headers, media_type="text/plain; charset=utf-8")
 
-    def _send(self, status: int, body: bytes, content_type: str, extra: dict | None = None) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
-        self.send_header("X-Content-Type-Options", "nosniff")
-        self.send_header("Vary", "Accept")
-        for key, value in (extra or {}).items():
-            self.send_header(key, value)
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(body)
 
-    def _fail(self, refusal: Refusal) -> None:
-        self._send(refusal.status, (refusal.message + "\n").encode("utf-8"), refusal.content_type)
+def _refused(refusal: Refusal) -> Response:
+    headers = {}
+    if refusal.status == 503 and "busy" in refusal.message:
+        headers["Retry-After"] = refusal.message.rsplit("in ", 1)[-1].split()[0]
+    if refusal.status in (408, 413):
+        headers["Connection"] = "close"
+    if refusal.content_type.startswith("application/json"):
+        return Response(refusal.message.encode("utf-8"), refusal.status, headers=headers, media_type=refusal.content_type)
+    return _text(refusal.status, refusal.message, headers)
 
-    def _body(self) -> bytes:
-        length = self.headers.get("Content-Length")
-        if length is None:
-            raise Refusal(411, "a request body needs a Content-Length")
-        try:
-            size = int(length)
-        except ValueError:
-            raise Refusal(400, f"Content-Length {length!r} is not a number") from None
-        if size > self.endpoint.limits.max_request:
-            self.close_connection = True
-            raise Refusal(413, f"the request body has {size} bytes; the limit is {self.endpoint.limits.max_request}")
-        return self.rfile.read(size)
 
-    def _guarded(self, method) -> None:
-        try:
-            if len(self.path) > self.endpoint.limits.max_request:
-                raise Refusal(414, f"the URL has {len(self.path)} characters; the limit is "
-                                   f"{self.endpoint.limits.max_request} (send the query by POST)")
-            method()
-        except Refusal as refusal:
-            self._fail(refusal)
-        except (BrokenPipeError, ConnectionResetError):
-            pass
-        except Exception as exc:  # a bug: a 500 with one line, the server goes on
-            self._fail(Refusal(500, f"internal error: {type(exc).__name__}: {exc}"))
+async def read_body(request: Request, limits: Limits) -> bytes:
+    """The request body within the size limit and the body deadline (a client that stalls or
+    sends less than its Content-Length is answered 408 and the connection closed)."""
+    declared = request.headers.get("content-length")
+    if declared is not None and int(declared) > limits.max_request:  # h11 has checked it is one number
+        raise Refusal(413, f"the request body has {declared} bytes; the limit is {limits.max_request}")
+    chunks, size = [], 0
+    try:
+        async with asyncio.timeout(limits.body_timeout):
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > limits.max_request:
+                    raise Refusal(413, f"the request body has more than {limits.max_request} bytes; "
+                                       f"the limit is {limits.max_request}")
+                chunks.append(chunk)
+    except TimeoutError:
+        raise Refusal(408, f"the request body did not arrive within {limits.body_timeout:g} s") from None
+    except ClientDisconnect:
+        raise Refusal(400, "the client closed the connection before the body arrived") from None
+    return b"".join(chunks)
 
-    def do_GET(self) -> None:  # noqa: N802 - http.server's names
-        self._guarded(self._get)
 
-    do_HEAD = do_GET
+def _decode(body: bytes, what: str) -> str:
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise Refusal(400, f"the {what} is not UTF-8 text (byte {exc.start})") from None
 
-    def do_POST(self) -> None:  # noqa: N802
-        self._guarded(self._post)
 
-    def _not_allowed(self) -> None:
-        self._fail(Refusal(405, f"{self.command} is not supported: the endpoint is read-only"))
+def _params(query_string: str) -> dict:
+    try:
+        return parse_qs(query_string, keep_blank_values=True, errors="strict")
+    except UnicodeDecodeError:
+        raise Refusal(400, "the URL's parameters are not UTF-8 text") from None
 
-    do_PUT = do_DELETE = do_PATCH = _not_allowed
 
-    # -- routes -----------------------------------------------------------------
-    def _get(self) -> None:
-        url = urlsplit(self.path)
-        params = parse_qs(url.query, keep_blank_values=True)
-        if url.path in ("/", "/index.html"):
-            return self._send(200, self._page(), "text/html; charset=utf-8")
-        if url.path == "/sparql":
+class App:
+    def __init__(self, endpoint: Endpoint):
+        self.endpoint = endpoint
+
+    # -- /sparql ----------------------------------------------------------------
+    async def sparql(self, request: Request) -> Response:
+        params = _params(request.url.query)
+        if request.method in ("GET", "HEAD"):
+            if "graph" in params or "default" in params:
+                raise Refusal(400, "the SPARQL Graph Store protocol is not offered: send a query with 'query'")
             if "update" in params:
                 params = _update_as_query(params)
             if "query" in params:
-                return self._query(params)
-            if "text/html" in (self.headers.get("Accept") or "") and "format" not in params:
-                return self._send(303, b"", "text/plain", {"Location": "/"})
-            return self._service_description(params)
-        if url.path == "/queries":
-            body = json.dumps([q.as_dict() for q in self.endpoint.library.values()], ensure_ascii=False)
-            return self._send(200, body.encode("utf-8"), "application/json")
-        if url.path == "/status":
-            status = {"graphs": len(self.endpoint.graphs), "sessions": self.endpoint.sessions,
-                      "query_workers": self.endpoint.queries.pids, "restarts": self.endpoint.queries.restarts,
-                      "limits": self.endpoint.limits.__dict__}
-            return self._send(200, json.dumps(status).encode("utf-8"), "application/json")
-        if url.path == "/favicon.ico":
-            return self._send(204, b"", "image/x-icon")
-        if url.path.startswith("/static/"):
-            name = url.path[len("/static/"):]
-            if name in STATIC and self.endpoint.assets is not None:
-                return self._send(200, (self.endpoint.assets / name).read_bytes(), STATIC[name],
-                                  {"Cache-Control": "max-age=3600"})
-        raise Refusal(404, f"nothing at {url.path}; the endpoint is /sparql, the query page /")
-
-    def _post(self) -> None:
-        url = urlsplit(self.path)
-        content_type = (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
-        if url.path == "/code":
-            return self._code(parse_qs(url.query))
-        if url.path != "/sparql":
-            raise Refusal(404, f"nothing to POST to at {url.path}; queries go to /sparql, sessions to /code")
-        body = self._body()
-        params = parse_qs(url.query, keep_blank_values=True)
+                return await self._query(request, params)
+            if "text/html" in (request.headers.get("accept") or "") and "format" not in params:
+                return Response(b"", 303, headers={"Location": "/"})
+            return self._service_description(request, params)
+        body = await read_body(request, self.endpoint.limits)
+        content_type = (request.headers.get("content-type") or "").split(";")[0].strip().lower()
         if content_type == "application/sparql-update":
-            try:
-                params = _update_as_query({**params, "update": [body.decode("utf-8")]})
-            except UnicodeDecodeError:
-                raise Refusal(400, "the update is not UTF-8 text") from None
+            params = _update_as_query({**params, "update": [_decode(body, "update")]})
         elif content_type == "application/x-www-form-urlencoded":
-            try:
-                form = parse_qs(body.decode("utf-8"), keep_blank_values=True, strict_parsing=False)
-            except UnicodeDecodeError:
-                raise Refusal(400, "the form is not UTF-8 text") from None
+            if "query" in params or "update" in params:
+                raise Refusal(400, "give the query once: in the form, not also in the URL")
+            form = _params(_decode(body, "form"))
             for key, values in form.items():
                 params.setdefault(key, []).extend(values)
             if "update" in params:
                 params = _update_as_query(params)
         elif content_type == "application/sparql-query":
-            try:
-                params["query"] = [body.decode("utf-8")]
-            except UnicodeDecodeError:
-                raise Refusal(400, "the query is not UTF-8 text") from None
+            if "query" in params or "update" in params:
+                raise Refusal(400, "give the query once: in the body, not also in the URL")
+            params["query"] = [_decode(body, "query")]
         else:
-            raise Refusal(415, f"POST a query as application/sparql-query or application/x-www-form-urlencoded, "
+            raise Refusal(415, "POST a query as application/sparql-query or application/x-www-form-urlencoded, "
                                f"not {content_type or 'no content type'}")
         if "query" not in params:
             raise Refusal(400, "no query: give the parameter 'query'")
-        self._query(params)
+        return await self._query(request, params)
 
-    # -- SPARQL -----------------------------------------------------------------
-    def _query(self, params: dict) -> None:
+    async def _query(self, request: Request, params: dict) -> Response:
         queries = params.get("query", [])
         if len(queries) != 1 or not queries[0].strip():
             raise Refusal(400, "give exactly one non-empty 'query' parameter")
         text = queries[0]
-        default_graphs = params.get("default-graph-uri") or None
-        named_graphs = params.get("named-graph-uri") or None
+        limits = self.endpoint.limits
+        check_nesting(text, limits)
         try:
-            look = inspect(text, self.endpoint.graphs)
+            look = await run_in_threadpool(inspect, text, self.endpoint.graphs)
         except QueryError as exc:
             raise Refusal(exc.status, exc.message) from None
         explicit = (params.get("format") or params.get("output") or [None])[0]
-        accept = self.headers.get("Accept")
+        accept = request.headers.get("accept")
         if look.form is not None:
             negotiate(look.form, accept, explicit)  # a 406 before the query runs
-        limits = self.endpoint.limits
-        status, fmt, body = self.endpoint.queries.call(
-            (text, accept, explicit, default_graphs, named_graphs, limits.max_rows), limits.timeout)
+        default_graphs = params.get("default-graph-uri") or None
+        named_graphs = params.get("named-graph-uri") or None
+        status, fmt, body = await self.endpoint.query(
+            (text, accept, explicit, default_graphs, named_graphs, limits.max_rows), text)
         if status != 200:
             raise Refusal(status, body.decode("utf-8"))
-        self._send(200, body, MEDIA_TYPES[fmt] + "; charset=utf-8")
+        return Response(body, 200, media_type=MEDIA_TYPES[fmt] + "; charset=utf-8", headers={"Vary": "Accept"})
 
-    def _service_description(self, params: dict) -> None:
+    def _service_description(self, request: Request, params: dict) -> Response:
         sd = Namespace("http://www.w3.org/ns/sparql-service-description#")
         void = Namespace("http://rdfs.org/ns/void#")
         formats = Namespace("http://www.w3.org/ns/formats/")
@@ -461,8 +367,7 @@ class Handler(BaseHTTPRequestHandler):
         g.bind("sd", sd)
         g.bind("void", void)
         g.bind("formats", formats)
-        host = self.headers.get("Host") or f"{self.server.server_address[0]}:{self.server.server_address[1]}"
-        service = URIRef(f"http://{host}/sparql")
+        service = URIRef(f"http://{request.headers.get('host')}/sparql")
         g.add((service, RDF.type, sd.Service))
         g.add((service, sd.endpoint, service))
         g.add((service, sd.supportedLanguage, sd.SPARQL11Query))
@@ -470,14 +375,14 @@ class Handler(BaseHTTPRequestHandler):
         for name in ("SPARQL_Results_JSON", "SPARQL_Results_XML", "SPARQL_Results_CSV", "SPARQL_Results_TSV",
                      "Turtle", "JSON-LD", "N-Triples", "RDF_XML"):
             g.add((service, sd.resultFormat, formats[name]))
-        dataset, default = BNode(), BNode()
+        dataset, default = BNode("dataset"), BNode("default")
         g.add((service, sd.defaultDataset, dataset))
         g.add((dataset, RDF.type, sd.Dataset))
         g.add((dataset, sd.defaultGraph, default))
         g.add((default, RDF.type, sd.Graph))
         g.add((default, void.triples, Literal(sum(self.endpoint.graphs.values()), datatype=XSD.integer)))
-        for name, size in self.endpoint.graphs.items():
-            named, graph = BNode(), BNode()
+        for n, (name, size) in enumerate(self.endpoint.graphs.items()):  # sorted by name: a stable order
+            named, graph = BNode(f"named{n}"), BNode(f"graph{n}")
             g.add((dataset, sd.namedGraph, named))
             g.add((named, RDF.type, sd.NamedGraph))
             g.add((named, sd.name, URIRef(name)))
@@ -485,21 +390,23 @@ class Handler(BaseHTTPRequestHandler):
             g.add((graph, RDF.type, sd.Graph))
             g.add((graph, void.triples, Literal(size, datatype=XSD.integer)))
         explicit = (params.get("format") or params.get("output") or [None])[0]
-        fmt = negotiate("graph", self.headers.get("Accept"), explicit)
+        fmt = negotiate("graph", request.headers.get("accept"), explicit)
         rdflib_format = {"turtle": "turtle", "json-ld": "json-ld", "n-triples": "nt", "rdf-xml": "xml"}[fmt]
-        self._send(200, g.serialize(format=rdflib_format).encode("utf-8"), MEDIA_TYPES[fmt] + "; charset=utf-8")
+        return Response(g.serialize(format=rdflib_format).encode("utf-8"), 200,
+                        media_type=MEDIA_TYPES[fmt] + "; charset=utf-8", headers={"Vary": "Accept"})
 
-    # -- POST /code -------------------------------------------------------------
-    def _code(self, params: dict) -> None:
-        body = self._body()
-        profile = (params.get("profile") or [None])[0]
-        content_type = (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+    # -- /code --------------------------------------------------------------------
+    async def code(self, request: Request) -> Response:
+        body = await read_body(request, self.endpoint.limits)
+        profile = (_params(request.url.query).get("profile") or [None])[0]
+        content_type = (request.headers.get("content-type") or "").split(";")[0].strip().lower()
         fmt = SESSION_FORMATS.get(content_type)  # else sniffed from the text, as `chemoden code -` does
-        status, text = self.endpoint.coder.call((body, fmt, profile), self.endpoint.limits.timeout)
-        self._send(status, text.encode("utf-8"), "application/json")
+        status, text = await self.endpoint.code(body, fmt, profile)
+        return Response(text.encode("utf-8"), status, media_type="application/json")
 
-    # -- the page ---------------------------------------------------------------
-    def _page(self) -> bytes:
+    # -- the rest -------------------------------------------------------------------
+    async def page(self, request: Request) -> Response:
+        nonce = secrets.token_urlsafe(16)
         html = (WEB / "index.html").read_text(encoding="utf-8")
         data = json.dumps([q.as_dict() for q in self.endpoint.library.values()], ensure_ascii=False)
         missing = "" if self.endpoint.assets else (
@@ -507,54 +414,237 @@ class Handler(BaseHTTPRequestHandler):
             "which runs <code>npm ci</code>; for an installed package, <code>npm install @zazuko/yasgui</code> "
             "and set <code>CHEMODEN_WEB_ASSETS</code> to its <code>build</code> folder); the form below sends "
             "queries to <code>/sparql</code>.</p>")
-        return (html.replace("{{LIBRARY}}", data.replace("</", "<\\/"))
+        html = (html.replace("{{LIBRARY}}", data.replace("</", "<\\/"))
                 .replace("{{MISSING}}", missing)
-                .replace("{{SESSIONS}}", str(self.endpoint.sessions))).encode("utf-8")
+                .replace("{{SESSIONS}}", str(self.endpoint.sessions))
+                .replace("<script", f'<script nonce="{nonce}"'))
+        # the page runs its own scripts only, talks to this server only, and is never framed
+        csp = (f"default-src 'none'; script-src 'self' 'nonce-{nonce}'; style-src 'self' 'unsafe-inline'; "
+               "img-src 'self' data:; font-src 'self' data:; connect-src 'self'; form-action 'self'; "
+               "base-uri 'none'; frame-ancestors 'none'")
+        return Response(html.encode("utf-8"), 200, media_type="text/html; charset=utf-8",
+                        headers={"Content-Security-Policy": csp, "X-Frame-Options": "DENY",
+                                 "Referrer-Policy": "no-referrer"})
+
+    async def queries(self, request: Request) -> Response:
+        body = json.dumps([q.as_dict() for q in self.endpoint.library.values()], ensure_ascii=False)
+        return Response(body.encode("utf-8"), 200, media_type="application/json")
+
+    async def status(self, request: Request) -> Response:
+        e = self.endpoint
+        status = {"graphs": len(e.graphs), "sessions": e.sessions,
+                  "query_workers": e.short.pids + e.long.pids, "short_lane": e.short.pids, "long_lane": e.long.pids,
+                  "coding_workers": e.coder.pids, "restarts": sum(p.restarts for p in e.pools),
+                  "worker_deaths": sum(p.deaths for p in e.pools), "heavy_queries_remembered": len(e.heavy),
+                  "limits": asdict(e.limits), "allowed_hosts": sorted(e.access.hosts),
+                  "allowed_origins": sorted(e.access.origins)}
+        return Response(json.dumps(status).encode("utf-8"), 200, media_type="application/json")
+
+    async def static(self, request: Request) -> Response:
+        name = request.path_params["name"]
+        if name in STATIC and self.endpoint.assets is not None:
+            return Response((self.endpoint.assets / name).read_bytes(), 200, media_type=STATIC[name],
+                            headers={"Cache-Control": "max-age=3600"})
+        raise Refusal(404, f"nothing at /static/{name}")
+
+    async def favicon(self, request: Request) -> Response:
+        return Response(b"", 204, media_type="image/x-icon")
 
 
-class Server(ThreadingHTTPServer):
-    daemon_threads = True
-    request_queue_size = 64
+# ---------------------------------------------------------------------------
+# The gate every request passes first
+# ---------------------------------------------------------------------------
+
+def _host_name(value: str) -> str | None:
+    """The host of a Host header without its port, lower-cased; None when malformed."""
+    value = value.strip().lower()
+    if value.startswith("["):
+        end = value.find("]")
+        if end < 0:
+            return None
+        host, rest = value[1:end], value[end + 1:]
+    else:
+        host, _, port = value.partition(":")
+        rest = ":" + port if _ else ""
+    if rest and not (rest.startswith(":") and rest[1:].isdigit() and len(rest) <= 6):
+        return None
+    if not host or any(c in host for c in " /\\@?#%\t"):
+        return None
+    return host
 
 
-def start(dataset, ontology, *, host: str = "127.0.0.1", port: int = 8000, workers: int = 2,
-          limits: Limits = Limits(), profile: str | None = None, engine: str = "auto") -> tuple[Server, Endpoint]:
-    """Bind the server and start its workers; serve_forever() is the caller's."""
-    endpoint = Endpoint(dataset, ontology, workers=workers, limits=limits, profile=profile, engine=engine)
-    handler = type("BoundHandler", (Handler,), {"endpoint": endpoint})
+class Gate:
+    """ASGI middleware: Host allow-list (against DNS rebinding), Origin allow-list for requests
+    that change or compute (POST), size of the URL, one clear 4xx for every refusal, security
+    headers on every answer, and no traceback ever."""
+
+    def __init__(self, app, endpoint: Endpoint):
+        self.app = app
+        self.endpoint = endpoint
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+
+        async def send_guarded(message):
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                names = {k.lower() for k, _ in headers}
+                for key, value in ((b"x-content-type-options", b"nosniff"), (b"x-frame-options", b"DENY"),
+                                   (b"cross-origin-resource-policy", b"same-origin")):
+                    if key not in names:
+                        headers.append((key, value))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        started = False
+
+        async def send_tracked(message):
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send_guarded(message)
+
+        try:
+            self._admit(scope)
+            await self.app(scope, receive, send_tracked)
+        except Refusal as refusal:
+            if not started:
+                await _refused(refusal)(scope, receive, send_guarded)
+        except Exception as exc:  # a bug: one line in the log and to the client, the server goes on
+            log(f"internal error on {scope['method']} {scope['path']}: {type(exc).__name__}: {exc}")
+            if not started:
+                await _text(500, f"internal error: {type(exc).__name__}: {exc}")(scope, receive, send_guarded)
+
+    def _admit(self, scope) -> None:
+        headers = {}
+        for key, value in scope["headers"]:
+            headers.setdefault(key.decode("latin-1"), value.decode("latin-1"))
+        host = headers.get("host")
+        if host is None:
+            raise Refusal(400, "the request has no Host header")
+        name = _host_name(host)
+        if name is None:
+            raise Refusal(400, f"the Host header {host!r} is malformed")
+        if name not in self.endpoint.access.hosts:
+            raise Refusal(403, f"this server does not answer for host {name!r} (start it with --allow-host {name} "
+                               "to serve that name)")
+        length = len(scope.get("raw_path", b"")) + len(scope.get("query_string", b""))
+        if length > self.endpoint.limits.max_request:
+            raise Refusal(414, f"the URL has {length} characters; the limit is {self.endpoint.limits.max_request} "
+                               "(send the query by POST)")
+        origin = headers.get("origin")
+        if scope["method"] not in ("GET", "HEAD", "OPTIONS") and origin is not None:
+            own = f"{scope.get('scheme', 'http')}://{host.strip().lower()}"
+            if origin.lower() != own and origin not in self.endpoint.access.origins:
+                raise Refusal(403, f"requests from the web page at {origin!r} are refused (start the server with "
+                                   f"--allow-origin {origin} to accept them)")
+
+
+def build_app(endpoint: Endpoint):
+    routes = App(endpoint)
+
+    async def not_found(request: Request, exc) -> Response:
+        return _text(404, f"nothing at {request.url.path}; the endpoint is /sparql, the query page /, sessions go to /code")
+
+    async def not_allowed(request: Request, exc) -> Response:
+        allowed = {"/code": "POST"}.get(request.url.path, "GET, HEAD, POST" if request.url.path == "/sparql" else "GET, HEAD")
+        return _text(405, f"{request.method} is not supported at {request.url.path} (allowed: {allowed}); "
+                          "the endpoint is read-only", {"Allow": allowed})
+
+    async def refused(request: Request, exc: Refusal) -> Response:
+        return _refused(exc)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app):
+        await endpoint.start()
+        yield
+
+    app = Starlette(
+        routes=[Route("/", routes.page, methods=["GET", "HEAD"]),
+                Route("/index.html", routes.page, methods=["GET", "HEAD"]),
+                Route("/sparql", routes.sparql, methods=["GET", "HEAD", "POST"]),
+                Route("/code", routes.code, methods=["POST"]),
+                Route("/queries", routes.queries, methods=["GET", "HEAD"]),
+                Route("/status", routes.status, methods=["GET", "HEAD"]),
+                Route("/favicon.ico", routes.favicon, methods=["GET", "HEAD"]),
+                Route("/static/{name:path}", routes.static, methods=["GET", "HEAD"])],
+        exception_handlers={404: not_found, 405: not_allowed, Refusal: refused},
+        lifespan=lifespan)
+    return Gate(app, endpoint)
+
+
+# ---------------------------------------------------------------------------
+# Start-up
+# ---------------------------------------------------------------------------
+
+def _open_files(wanted: int) -> None:
+    """Raise this process's open-file limit towards `wanted` (the usual soft limit of 1,024 is
+    less than the connection cap): as far as the hard limit allows."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+    if soft != resource.RLIM_INFINITY and soft < target:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+
+
+def listen(host: str, port: int) -> socket.socket:
     try:
-        server = Server((host, port), handler)
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(1024)
     except OSError as exc:
-        endpoint.close()
         raise InputError(f"cannot listen on {host}:{port}: {exc.strerror or exc}", field="--host/--port") from None
-    # ready means ready for both kinds of request: a first POST /code must not wait for its worker
-    for pool in (endpoint.queries, endpoint.coder):
-        if not pool.wait_ready(120):
-            server.server_close()
-            endpoint.close()
-            raise ChemodenError(f"no {pool.name} worker started (see the messages above)")
-    return server, endpoint
+    sock.set_inheritable(True)
+    return sock
 
 
-def serve(dataset, ontology, *, host: str = "127.0.0.1", port: int = 8000, workers: int = 2,
-          limits: Limits = Limits(), profile: str | None = None, engine: str = "auto") -> int:
-    server, endpoint = start(dataset, ontology, host=host, port=port, workers=workers, limits=limits,
-                             profile=profile, engine=engine)
-    bound_host, bound_port = server.server_address[:2]
+def default_access(host: str, port: int, hosts=(), origins=()) -> Access:
+    """The bound address and localhost (when bound to a loopback address), plus what was allowed."""
+    names = {host.lower().strip("[]")}
+    if host in LOOPBACK or host.startswith("127."):
+        names |= set(LOOPBACK)
+    names |= {h.lower().strip("[]") for h in hosts}
+    return Access(hosts=names, origins=set(origins))
+
+
+def serve(dataset, ontology, *, host: str = "127.0.0.1", port: int = 8000, workers: int = 2, long_workers: int = 1,
+          code_workers: int = 1, limits: Limits = Limits(), allow_hosts=(), allow_origins=(),
+          profile: str | None = None, engine: str = "auto") -> int:
+    sock = listen(host, port)
+    bound_host, bound_port = sock.getsockname()[:2]
+    access = default_access(host, bound_port, allow_hosts, allow_origins)
+    endpoint = Endpoint(dataset, ontology, workers=workers, long_workers=long_workers, code_workers=code_workers,
+                        limits=limits, access=access, profile=profile, engine=engine)
+    _open_files(limits.max_connections + 256)
+    GuardedH11Protocol.header_timeout = limits.header_timeout
+    config = uvicorn.Config(build_app(endpoint), http=GuardedH11Protocol, lifespan="on", log_level="warning",
+                            access_log=False, server_header=False, limit_concurrency=limits.max_connections,
+                            timeout_keep_alive=limits.keep_alive, h11_max_incomplete_event_size=limits.max_header,
+                            timeout_graceful_shutdown=5)
+    server = uvicorn.Server(config)
     shown = f"[{bound_host}]" if ":" in bound_host else bound_host
-    print(f"chemoden: SPARQL endpoint http://{shown}:{bound_port}/sparql ; query page http://{shown}:{bound_port}/ "
-          f"({len(endpoint.graphs)} graphs, {endpoint.sessions} sessions; Ctrl-C stops)", file=sys.stderr, flush=True)
-    if host not in ("127.0.0.1", "localhost", "::1"):
-        print(f"chemoden: warning: listening on {host}, reachable from other machines", file=sys.stderr, flush=True)
-    def stop(signum, frame):  # `kill` stops the server as Ctrl-C does: workers ended, files removed
-        raise KeyboardInterrupt
 
-    signal.signal(signal.SIGTERM, stop)
+    async def run() -> None:
+        ready = asyncio.create_task(server.serve(sockets=[sock]))
+        while not server.started and not ready.done():
+            await asyncio.sleep(0.05)
+        if server.started:
+            log(f"SPARQL endpoint http://{shown}:{bound_port}/sparql ; query page http://{shown}:{bound_port}/ "
+                f"({len(endpoint.graphs)} graphs, {endpoint.sessions} sessions; Ctrl-C stops)")
+            if host not in LOOPBACK:
+                log(f"warning: listening on {host}, reachable from other machines; answering for hosts "
+                    f"{', '.join(sorted(access.hosts))}")
+        await ready
+
     try:
-        server.serve_forever()
+        asyncio.run(run())
     except KeyboardInterrupt:
         pass
     finally:
-        server.server_close()
         endpoint.close()
+        sock.close()
+    if not server.started:
+        raise ChemodenError("the server did not start (see the messages above)")
     return EXIT_INPUT if dataset.failures else EXIT_OK
+
