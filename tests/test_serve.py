@@ -250,3 +250,30 @@ def test_library_and_page(endpoint):
     status, headers, script = http(f"{endpoint}/static/yasgui.min.js")
     assert status == 200 and headers["Content-Type"] == "text/javascript" and len(script) > 100_000
     assert http(f"{endpoint}/static/../../pyproject.toml")[0] == 404
+
+
+def test_relative_iris_resolve_against_the_endpoint(endpoint):
+    status, _, body = http(f"{endpoint}/sparql", data=b"CONSTRUCT { <s> <p> 1 } WHERE {}",
+                           headers={"Content-Type": "application/sparql-query", "Accept": "application/n-triples"})
+    assert status == 200 and body.decode().startswith(f"<{endpoint}/s> <{endpoint}/p> ")
+
+
+def test_the_protocol_parameters_define_the_whole_dataset(endpoint):
+    ontology, inferred = "https://w3id.org/chemoden/graph/ontology", "https://w3id.org/chemoden/graph/ontology/inferred"
+
+    def answer(text, **params):
+        query = urllib.parse.urlencode({"query": text, **params}, doseq=True)
+        status, _, body = http(f"{endpoint}/sparql?{query}", headers={"Accept": "application/sparql-results+json"})
+        assert status == 200, body
+        return [{k: v["value"] for k, v in b.items()} for b in json.loads(body)["results"]["bindings"]]
+
+    default = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
+    named = "SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }"
+    # named-graph-uri alone: an empty default graph
+    assert answer(default, **{"named-graph-uri": [ontology]}) == [{"n": "0"}]
+    assert answer(named, **{"named-graph-uri": [ontology]}) == [{"g": ontology}]
+    # default-graph-uri alone: no named graph
+    assert int(answer(default, **{"default-graph-uri": [ontology]})[0]["n"]) > 0
+    assert answer(named, **{"default-graph-uri": [ontology]}) == []
+    # the protocol's dataset overrides FROM NAMED
+    assert answer(named.replace("WHERE", f"FROM NAMED <{inferred}> WHERE"), **{"named-graph-uri": [ontology]}) == [{"g": ontology}]

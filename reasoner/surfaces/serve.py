@@ -32,6 +32,7 @@ from rdflib.namespace import RDF, XSD
 from ..coding.entry import Coder, check_profile
 from ..core.errors import EXIT_INPUT, EXIT_OK, ChemodenError, InputError, QueryError, Refusal
 from ..engines.answer import GRAPH_FORMATS, MEDIA_TYPES, RESULT_FORMATS, render
+from ..engines.protocol import endpoint_base
 from ..engines.safety import inspect, run
 from ..engines.store import load_store
 from ..intake.files import Record
@@ -70,19 +71,19 @@ def _quiet_child() -> None:
 
 def _query_worker(conn, saved: str, kind: str, graph_names: list[str]) -> None:
     """Load the dataset, then answer (text, Accept, format parameter, default graphs, named graphs,
-    row limit) requests with (status, format, body). The format is chosen here, where the
+    row limit, base IRI) requests with (status, format, body). The format is chosen here, where the
     answer's form (SELECT, ASK or a graph) is known for sure."""
     _quiet_child()
     store = load_store(Path(saved), kind)
     conn.send("ready")
     while True:
         try:
-            text, accept, explicit, default_graphs, named_graphs, max_rows = conn.recv()
+            text, accept, explicit, default_graphs, named_graphs, max_rows, base = conn.recv()
         except (EOFError, OSError):
             return
         try:
             answer = run(store, text, graph_names, limit=max_rows, default_graphs=default_graphs,
-                         named_graphs=named_graphs)
+                         named_graphs=named_graphs, base=base)
             fmt = negotiate(answer.form, accept, explicit)
             reply = (200, fmt, render(answer, fmt).encode("utf-8"))
         except (QueryError, Refusal) as exc:
@@ -438,8 +439,9 @@ class Handler(BaseHTTPRequestHandler):
         text = queries[0]
         default_graphs = params.get("default-graph-uri") or None
         named_graphs = params.get("named-graph-uri") or None
+        base = endpoint_base(self.headers.get("Host"), self.server.server_address)
         try:
-            look = inspect(text, self.endpoint.graphs)
+            look = inspect(text, self.endpoint.graphs, base)
         except QueryError as exc:
             raise Refusal(exc.status, exc.message) from None
         explicit = (params.get("format") or params.get("output") or [None])[0]
@@ -448,7 +450,7 @@ class Handler(BaseHTTPRequestHandler):
             negotiate(look.form, accept, explicit)  # a 406 before the query runs
         limits = self.endpoint.limits
         status, fmt, body = self.endpoint.queries.call(
-            (text, accept, explicit, default_graphs, named_graphs, limits.max_rows), limits.timeout)
+            (text, accept, explicit, default_graphs, named_graphs, limits.max_rows, base), limits.timeout)
         if status != 200:
             raise Refusal(status, body.decode("utf-8"))
         self._send(200, body, MEDIA_TYPES[fmt] + "; charset=utf-8")
@@ -461,8 +463,7 @@ class Handler(BaseHTTPRequestHandler):
         g.bind("sd", sd)
         g.bind("void", void)
         g.bind("formats", formats)
-        host = self.headers.get("Host") or f"{self.server.server_address[0]}:{self.server.server_address[1]}"
-        service = URIRef(f"http://{host}/sparql")
+        service = URIRef(endpoint_base(self.headers.get("Host"), self.server.server_address))
         g.add((service, RDF.type, sd.Service))
         g.add((service, sd.endpoint, service))
         g.add((service, sd.supportedLanguage, sd.SPARQL11Query))
