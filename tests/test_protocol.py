@@ -1,13 +1,19 @@
-"""The SPARQL 1.1 Protocol's rules in the engines, without a server: the base IRI and the RDF
-dataset a query runs over (on Oxigraph and on the rdflib fallback alike). tests/test_serve.py
-checks the same over HTTP."""
+"""The SPARQL 1.1 Protocol's rules in the engines, without a server: the base IRI, the RDF dataset
+a query runs over (on Oxigraph and on the rdflib fallback alike), and result formats that stay
+well-formed. tests/test_serve.py checks the same over HTTP."""
+
+import csv
+import io
+import xml.dom.minidom
 
 import pytest
-from rdflib import URIRef
+from rdflib import BNode, Literal, URIRef
 from rdflib.namespace import RDF
+from rdflib.query import Result
 
-from reasoner.core.errors import QueryRefused
+from reasoner.core.errors import QueryError, QueryRefused
 from reasoner.engines import registry
+from reasoner.engines.answer import Answer, render
 from reasoner.engines.protocol import LOCAL_BASE, QueryDataset, endpoint_base, query_dataset, resolve_iri
 from reasoner.engines.safety import run
 from reasoner.engines.store import OxigraphStore, RdflibStore
@@ -112,3 +118,58 @@ def test_resolve_iri_and_the_endpoint_base():
     assert endpoint_base("example.org:8000", ("127.0.0.1", 1)) == "http://example.org:8000/sparql"
     assert endpoint_base("a b>", ("127.0.0.1", 8000)) == "http://127.0.0.1:8000/sparql"  # not a host: not used
     assert endpoint_base(None, ("::1", 8000, 0, 0)) == "http://[::1]:8000/sparql"
+
+
+# -- results that stay well-formed ---------------------------------------------------
+
+def table(**row) -> Answer:
+    return Answer("select", list(row), [row])
+
+
+def test_xml_results_keep_a_carriage_return():
+    text = render(table(v=Literal("a\r\nb\rc & <d>"), w=Literal("x\ry", lang="en")), "xml")
+    literals = xml.dom.minidom.parseString(text.encode("utf-8")).getElementsByTagName("literal")
+    assert [n.firstChild.data for n in literals] == ["a\r\nb\rc & <d>", "x\ry"]
+
+
+@pytest.mark.parametrize("value", ["a\x01b", "\x00", "\x0b", "\x1f", "a\ufffe", "\uffff", "\ud800"])
+def test_xml_results_refuse_what_xml_cannot_carry(value):
+    with pytest.raises(QueryError) as err:
+        render(table(ok=Literal("fine"), label=Literal(value)), "xml")
+    assert err.value.status == 406 and "?label" in err.value.message and "JSON" in err.value.message
+    assert render(table(label=Literal(value)), "json")  # JSON carries it
+
+
+def test_xml_results_accept_tab_newline_and_other_characters():
+    value = "\t\n\x7f\x85\ue000\U0001f600"
+    text = render(table(v=Literal(value)), "xml")
+    assert xml.dom.minidom.parseString(text.encode("utf-8")).getElementsByTagName("literal")[0].firstChild.data == value
+
+
+def test_csv_quotes_a_carriage_return_and_tsv_escapes_it():
+    answer = table(v=Literal("a\rb"), w=Literal("c\nd"), x=URIRef("http://example.org/x"))
+    text = render(answer, "csv")
+    assert text == 'v,w,x\r\n"a\rb","c\nd",http://example.org/x\r\n'
+    assert list(csv.reader(io.StringIO(text, newline=""))) == [["v", "w", "x"], ["a\rb", "c\nd", "http://example.org/x"]]
+    text = render(answer, "tsv")
+    assert text == '?v\t?w\t?x\n"a\\rb"\t"c\\nd"\t<http://example.org/x>\n'
+    row, = Result.parse(io.StringIO(text), format="tsv")
+    assert (str(row.v), str(row.w)) == ("a\rb", "c\nd")
+
+
+@pytest.mark.parametrize("predicate", ["http://example.org/1", "http://example.org/p/", "http://example.org/p#"])
+def test_rdf_xml_refuses_a_predicate_it_cannot_write(predicate):
+    answer = Answer("graph", triples=[(URIRef("http://example.org/s"), URIRef(predicate), Literal("o"))])
+    with pytest.raises(QueryError) as err:
+        render(answer, "rdf-xml")
+    assert err.value.status == 406 and predicate in err.value.message and "Turtle" in err.value.message
+    assert render(answer, "turtle") and render(answer, "n-triples")
+
+
+def test_rdf_xml_refuses_a_character_xml_cannot_carry_and_keeps_a_carriage_return():
+    s, p = URIRef("http://example.org/s"), URIRef("http://example.org/p")
+    with pytest.raises(QueryError) as err:
+        render(Answer("graph", triples=[(s, p, Literal("a\x02"))]), "rdf-xml")
+    assert err.value.status == 406 and "U+0002" in err.value.message
+    text = render(Answer("graph", triples=[(s, p, Literal("a\rb")), (s, p, BNode())]), "rdf-xml")
+    assert "a&#13;b" in text

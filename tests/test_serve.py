@@ -11,6 +11,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from pathlib import Path
+from xml.dom.minidom import parseString
 
 import pytest
 from rdflib import Graph, URIRef
@@ -277,3 +278,14 @@ def test_the_protocol_parameters_define_the_whole_dataset(endpoint):
     assert answer(named, **{"default-graph-uri": [ontology]}) == []
     # the protocol's dataset overrides FROM NAMED
     assert answer(named.replace("WHERE", f"FROM NAMED <{inferred}> WHERE"), **{"named-graph-uri": [ontology]}) == [{"g": ontology}]
+
+
+def test_xml_answers_stay_well_formed_or_are_refused(endpoint):
+    status, headers, body = sparql_get(endpoint, r'SELECT ("a\rb" AS ?v) {}', "application/sparql-results+xml")
+    literal = parseString(body).getElementsByTagName("literal")[0]
+    assert status == 200 and literal.firstChild.data == "a\rb"
+    status, _, body = sparql_get(endpoint, r'SELECT ("a\u0001b" AS ?label) {}', "application/sparql-results+xml")
+    assert status == 406 and b"?label" in body and b"application/sparql-results+json" in body
+    status, _, body = sparql_get(endpoint, "CONSTRUCT { <http://example.org/s> <http://example.org/1> 1 } WHERE {}",
+                                 "application/rdf+xml")
+    assert status == 406 and b"<http://example.org/1>" in body and b"text/turtle" in body
