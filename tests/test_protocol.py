@@ -1,6 +1,7 @@
 """The SPARQL 1.1 Protocol's rules in the engines, without a server: the base IRI, the RDF dataset
-a query runs over (on Oxigraph and on the rdflib fallback alike), and result formats that stay
-well-formed. tests/test_serve.py checks the same over HTTP."""
+a query runs over (on Oxigraph and on the rdflib fallback alike), the request's one query, the
+Graph Store Protocol refused, and result formats that stay well-formed. tests/test_serve.py and
+tests/test_protocol_w3c.py check the same over HTTP."""
 
 import csv
 import io
@@ -14,7 +15,15 @@ from rdflib.query import Result
 from reasoner.core.errors import QueryError, QueryRefused
 from reasoner.engines import registry
 from reasoner.engines.answer import Answer, render
-from reasoner.engines.protocol import LOCAL_BASE, QueryDataset, endpoint_base, query_dataset, resolve_iri
+from reasoner.engines.protocol import (
+    LOCAL_BASE,
+    QueryDataset,
+    endpoint_base,
+    one_query,
+    query_dataset,
+    refuse_graph_store,
+    resolve_iri,
+)
 from reasoner.engines.safety import run
 from reasoner.engines.store import OxigraphStore, RdflibStore
 
@@ -118,6 +127,34 @@ def test_resolve_iri_and_the_endpoint_base():
     assert endpoint_base("example.org:8000", ("127.0.0.1", 1)) == "http://example.org:8000/sparql"
     assert endpoint_base("a b>", ("127.0.0.1", 8000)) == "http://127.0.0.1:8000/sparql"  # not a host: not used
     assert endpoint_base(None, ("::1", 8000, 0, 0)) == "http://[::1]:8000/sparql"
+
+
+# -- one query a request ---------------------------------------------------------
+
+def test_one_query():
+    assert one_query({"query": ["ASK {}"]}) == "ASK {}"
+    assert one_query({"default-graph-uri": ["g"]}, {"query": ["ASK {}"]}) == "ASK {}"
+
+
+@pytest.mark.parametrize("url, body, message", [
+    ({"query": ["ASK {}"]}, {"query": ["SELECT * {}"]}, "2 queries (in the URL and the body)"),
+    ({"query": ["ASK {}", "SELECT * {}"]}, None, "2 queries (in the URL)"),
+    ({}, {"query": ["ASK {}", "ASK {}"]}, "2 queries (in the body)"),
+    ({}, None, "no query"),
+    ({"query": [" "]}, None, "empty"),
+])
+def test_not_exactly_one_query_is_a_400(url, body, message):
+    with pytest.raises(QueryError) as err:
+        one_query(url, body)
+    assert err.value.status == 400 and message in err.value.message and err.value.field == "query"
+
+
+def test_the_graph_store_protocol_is_refused():
+    refuse_graph_store({"query": ["ASK {}"], "format": ["json"]})
+    for params, field in (({"graph": ["http://example.org/g"]}, "graph"), ({"default": [""]}, "default")):
+        with pytest.raises(QueryError) as err:
+            refuse_graph_store(params)
+        assert err.value.status == 400 and err.value.field == field and "Graph Store Protocol" in err.value.message
 
 
 # -- results that stay well-formed ---------------------------------------------------

@@ -289,3 +289,20 @@ def test_xml_answers_stay_well_formed_or_are_refused(endpoint):
     status, _, body = sparql_get(endpoint, "CONSTRUCT { <http://example.org/s> <http://example.org/1> 1 } WHERE {}",
                                  "application/rdf+xml")
     assert status == 406 and b"<http://example.org/1>" in body and b"text/turtle" in body
+
+
+def test_two_queries_in_one_request_are_a_400(endpoint):
+    url = f"{endpoint}/sparql?" + urllib.parse.urlencode({"query": "ASK {}"})
+    status, _, body = http(url, data=b"SELECT * {}", headers={"Content-Type": "application/sparql-query"})
+    assert status == 400 and b"2 queries (in the URL and the body)" in body
+    status, _, body = http(url, data=b"query=SELECT%20*%20%7B%7D", headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert status == 400 and b"2 queries" in body
+    status, _, _ = http(f"{endpoint}/sparql", data=b"ASK {}", headers={"Content-Type": "application/sparql-query"})
+    assert status == 200
+
+
+def test_the_graph_store_protocol_is_not_offered(endpoint):
+    graph = urllib.parse.quote("https://w3id.org/chemoden/graph/ontology", safe="")
+    status, _, body = http(f"{endpoint}/sparql?graph={graph}", headers={"Accept": "text/turtle"})
+    assert status == 400 and b"Graph Store Protocol" in body
+    assert http(f"{endpoint}/sparql?default", headers={"Accept": "text/turtle"})[0] == 400

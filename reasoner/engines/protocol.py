@@ -1,6 +1,6 @@
-"""The SPARQL 1.1 Protocol's rules that do not depend on an HTTP server: the RDF dataset a query
-runs over and the base IRI relative IRIs resolve against. `chemoden serve` calls these, whatever
-serves its HTTP.
+"""The SPARQL 1.1 Protocol's rules that do not depend on an HTTP server: the request's one query,
+the RDF dataset a query runs over, the base IRI relative IRIs resolve against, and the requests a
+read-only query endpoint does not serve. `chemoden serve` calls these, whatever serves its HTTP.
 
 The dataset (SPARQL 1.1 Protocol §2.1.4, Query §13): `default-graph-uri` and `named-graph-uri`,
 when either is given, define it and override FROM / FROM NAMED in the query; else FROM / FROM
@@ -13,10 +13,11 @@ all graphs and every graph is a named graph (sd:UnionDefaultGraph).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from urllib.parse import urljoin
 
+from ..core.errors import QueryError
 from ..core.vocab import GRAPH_BASE
 
 # What relative IRIs in a query resolve against outside the server (`chemoden query`, the Python
@@ -71,3 +72,32 @@ def query_dataset(from_graphs: Iterable[str] = (), from_named: Iterable[str] = (
 def _unique(graphs: Iterable[str]) -> tuple[str, ...]:
     # a graph named twice is merged once: an RDF merge is a set, and Oxigraph would count it twice
     return tuple(dict.fromkeys(graphs))
+
+
+def one_query(url_params: Mapping[str, list[str]], body_params: Mapping[str, list[str]] | None = None) -> str:
+    """The request's one query, from the URL's parameters and the body's (a form's parameters, or
+    {"query": [body]} for a query POSTed as application/sparql-query). None, or more than one
+    (also one in the URL and one in the body), is a QueryError (400)."""
+    found = [(where, text) for where, params in (("the URL", url_params), ("the body", body_params or {}))
+             for text in params.get("query", [])]
+    if not found:
+        raise QueryError("no query: give the parameter 'query', or POST the query as application/sparql-query",
+                         field="query")
+    if len(found) > 1:
+        places = " and ".join(dict.fromkeys(where for where, _ in found))
+        raise QueryError(f"the request carries {len(found)} queries (in {places}); give exactly one", field="query")
+    text = found[0][1]
+    if not text.strip():
+        raise QueryError("the query is empty", field="query")
+    return text
+
+
+def refuse_graph_store(params: Mapping[str, list[str]]) -> None:
+    """A Graph Store Protocol request (?graph=IRI, ?default) is a QueryError (400): the endpoint
+    answers queries only, so a graph is read with a query."""
+    for name in ("graph", "default"):
+        if name in params:
+            value = (params[name] or [""])[0]
+            pattern = f"GRAPH <{value}> {{ ?s ?p ?o }}" if name == "graph" else "?s ?p ?o"
+            raise QueryError(f"{name}={value!r} asks for the Graph Store Protocol, which this endpoint does not offer; "
+                             f"read the graph with a query: CONSTRUCT {{ ?s ?p ?o }} WHERE {{ {pattern} }}", field=name)

@@ -32,7 +32,7 @@ from rdflib.namespace import RDF, XSD
 from ..coding.entry import Coder, check_profile
 from ..core.errors import EXIT_INPUT, EXIT_OK, ChemodenError, InputError, QueryError, Refusal
 from ..engines.answer import GRAPH_FORMATS, MEDIA_TYPES, RESULT_FORMATS, render
-from ..engines.protocol import endpoint_base
+from ..engines.protocol import endpoint_base, one_query, refuse_graph_store
 from ..engines.safety import inspect, run
 from ..engines.store import load_store
 from ..intake.files import Record
@@ -347,6 +347,8 @@ class Handler(BaseHTTPRequestHandler):
             method()
         except Refusal as refusal:
             self._fail(refusal)
+        except QueryError as exc:  # the engines' protocol checks (engines/protocol.py)
+            self._fail(Refusal(exc.status, exc.message))
         except (BrokenPipeError, ConnectionResetError):
             pass
         except Exception as exc:  # a bug: a 500 with one line, the server goes on
@@ -376,6 +378,7 @@ class Handler(BaseHTTPRequestHandler):
                 params = _update_as_query(params)
             if "query" in params:
                 return self._query(params)
+            refuse_graph_store(params)
             if "text/html" in (self.headers.get("Accept") or "") and "format" not in params:
                 return self._send(303, b"", "text/plain", {"Location": "/"})
             return self._service_description(params)
@@ -421,9 +424,10 @@ class Handler(BaseHTTPRequestHandler):
                 params = _update_as_query(params)
         elif content_type == "application/sparql-query":
             try:
-                params["query"] = [body.decode("utf-8")]
+                direct = {"query": [body.decode("utf-8")]}
             except UnicodeDecodeError:
                 raise Refusal(400, "the query is not UTF-8 text") from None
+            return self._query(params, direct)
         else:
             raise Refusal(415, f"POST a query as application/sparql-query or application/x-www-form-urlencoded, "
                                f"not {content_type or 'no content type'}")
@@ -432,11 +436,8 @@ class Handler(BaseHTTPRequestHandler):
         self._query(params)
 
     # -- SPARQL -----------------------------------------------------------------
-    def _query(self, params: dict) -> None:
-        queries = params.get("query", [])
-        if len(queries) != 1 or not queries[0].strip():
-            raise Refusal(400, "give exactly one non-empty 'query' parameter")
-        text = queries[0]
+    def _query(self, params: dict, body_params: dict | None = None) -> None:
+        text = one_query(params, body_params)
         default_graphs = params.get("default-graph-uri") or None
         named_graphs = params.get("named-graph-uri") or None
         base = endpoint_base(self.headers.get("Host"), self.server.server_address)
