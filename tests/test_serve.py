@@ -296,7 +296,12 @@ def test_two_queries_in_one_request_are_a_400(endpoint):
     status, _, body = http(url, data=b"SELECT * {}", headers={"Content-Type": "application/sparql-query"})
     assert status == 400 and b"2 queries (in the URL and the body)" in body
     status, _, body = http(url, data=b"query=SELECT%20*%20%7B%7D", headers={"Content-Type": "application/x-www-form-urlencoded"})
-    assert status == 400 and b"2 queries" in body
+    assert status == 400 and b"2 queries (in the URL and the body)" in body
+    status, _, body = http(f"{endpoint}/sparql", data=b"query=ASK%20%7B%7D&query=ASK%20%7B%7D",
+                           headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert status == 400 and b"2 queries (in the body)" in body
+    status, _, body = http(f"{endpoint}/sparql", data=b"default-graph-uri=x", headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert status == 400 and b"no query" in body
     status, _, _ = http(f"{endpoint}/sparql", data=b"ASK {}", headers={"Content-Type": "application/sparql-query"})
     assert status == 200
 

@@ -408,6 +408,7 @@ class Handler(BaseHTTPRequestHandler):
             raise Refusal(404, f"nothing to POST to at {url.path}; queries go to /sparql, sessions to /code")
         body = self._body()
         params = parse_qs(url.query, keep_blank_values=True)
+        body_params = None
         if content_type == "application/sparql-update":
             try:
                 params = _update_as_query({**params, "update": [body.decode("utf-8")]})
@@ -418,10 +419,12 @@ class Handler(BaseHTTPRequestHandler):
                 form = parse_qs(body.decode("utf-8"), keep_blank_values=True, strict_parsing=False)
             except UnicodeDecodeError:
                 raise Refusal(400, "the form is not UTF-8 text") from None
+            # the body's query is kept apart, so that one in the URL too is refused naming both places
+            body_params = {"query": form.pop("query")} if "query" in form else None
             for key, values in form.items():
                 params.setdefault(key, []).extend(values)
             if "update" in params:
-                params = _update_as_query(params)
+                params = _update_as_query({**params, **(body_params or {})})
         elif content_type == "application/sparql-query":
             try:
                 direct = {"query": [body.decode("utf-8")]}
@@ -431,9 +434,7 @@ class Handler(BaseHTTPRequestHandler):
         else:
             raise Refusal(415, f"POST a query as application/sparql-query or application/x-www-form-urlencoded, "
                                f"not {content_type or 'no content type'}")
-        if "query" not in params:
-            raise Refusal(400, "no query: give the parameter 'query'")
-        self._query(params)
+        self._query(params, body_params)
 
     # -- SPARQL -----------------------------------------------------------------
     def _query(self, params: dict, body_params: dict | None = None) -> None:
