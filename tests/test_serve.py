@@ -11,6 +11,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from pathlib import Path
+from xml.dom.minidom import parseString
 
 import pytest
 from rdflib import Graph, URIRef
@@ -250,3 +251,63 @@ def test_library_and_page(endpoint):
     status, headers, script = http(f"{endpoint}/static/yasgui.min.js")
     assert status == 200 and headers["Content-Type"].startswith("text/javascript") and len(script) > 100_000
     assert http(f"{endpoint}/static/../../pyproject.toml")[0] == 404
+
+
+def test_relative_iris_resolve_against_the_endpoint(endpoint):
+    status, _, body = http(f"{endpoint}/sparql", data=b"CONSTRUCT { <s> <p> 1 } WHERE {}",
+                           headers={"Content-Type": "application/sparql-query", "Accept": "application/n-triples"})
+    assert status == 200 and body.decode().startswith(f"<{endpoint}/s> <{endpoint}/p> ")
+
+
+def test_the_protocol_parameters_define_the_whole_dataset(endpoint):
+    ontology, inferred = "https://w3id.org/chemoden/graph/ontology", "https://w3id.org/chemoden/graph/ontology/inferred"
+
+    def answer(text, **params):
+        query = urllib.parse.urlencode({"query": text, **params}, doseq=True)
+        status, _, body = http(f"{endpoint}/sparql?{query}", headers={"Accept": "application/sparql-results+json"})
+        assert status == 200, body
+        return [{k: v["value"] for k, v in b.items()} for b in json.loads(body)["results"]["bindings"]]
+
+    default = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
+    named = "SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }"
+    # named-graph-uri alone: an empty default graph
+    assert answer(default, **{"named-graph-uri": [ontology]}) == [{"n": "0"}]
+    assert answer(named, **{"named-graph-uri": [ontology]}) == [{"g": ontology}]
+    # default-graph-uri alone: no named graph
+    assert int(answer(default, **{"default-graph-uri": [ontology]})[0]["n"]) > 0
+    assert answer(named, **{"default-graph-uri": [ontology]}) == []
+    # the protocol's dataset overrides FROM NAMED
+    assert answer(named.replace("WHERE", f"FROM NAMED <{inferred}> WHERE"), **{"named-graph-uri": [ontology]}) == [{"g": ontology}]
+
+
+def test_xml_answers_stay_well_formed_or_are_refused(endpoint):
+    status, headers, body = sparql_get(endpoint, r'SELECT ("a\rb" AS ?v) {}', "application/sparql-results+xml")
+    literal = parseString(body).getElementsByTagName("literal")[0]
+    assert status == 200 and literal.firstChild.data == "a\rb"
+    status, _, body = sparql_get(endpoint, r'SELECT ("a\u0001b" AS ?label) {}', "application/sparql-results+xml")
+    assert status == 406 and b"?label" in body and b"application/sparql-results+json" in body
+    status, _, body = sparql_get(endpoint, "CONSTRUCT { <http://example.org/s> <http://example.org/1> 1 } WHERE {}",
+                                 "application/rdf+xml")
+    assert status == 406 and b"<http://example.org/1>" in body and b"text/turtle" in body
+
+
+def test_two_queries_in_one_request_are_a_400(endpoint):
+    url = f"{endpoint}/sparql?" + urllib.parse.urlencode({"query": "ASK {}"})
+    status, _, body = http(url, data=b"SELECT * {}", headers={"Content-Type": "application/sparql-query"})
+    assert status == 400 and b"2 queries (in the URL and the body)" in body
+    status, _, body = http(url, data=b"query=SELECT%20*%20%7B%7D", headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert status == 400 and b"2 queries (in the URL and the body)" in body
+    status, _, body = http(f"{endpoint}/sparql", data=b"query=ASK%20%7B%7D&query=ASK%20%7B%7D",
+                           headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert status == 400 and b"2 queries (in the body)" in body
+    status, _, body = http(f"{endpoint}/sparql", data=b"default-graph-uri=x", headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert status == 400 and b"no query" in body
+    status, _, _ = http(f"{endpoint}/sparql", data=b"ASK {}", headers={"Content-Type": "application/sparql-query"})
+    assert status == 200
+
+
+def test_the_graph_store_protocol_is_not_offered(endpoint):
+    graph = urllib.parse.quote("https://w3id.org/chemoden/graph/ontology", safe="")
+    status, _, body = http(f"{endpoint}/sparql?graph={graph}", headers={"Accept": "text/turtle"})
+    assert status == 400 and b"Graph Store Protocol" in body
+    assert http(f"{endpoint}/sparql?default", headers={"Accept": "text/turtle"})[0] == 400

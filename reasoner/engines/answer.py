@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from dataclasses import dataclass, field
 from html import escape as html_escape
 from xml.sax.saxutils import escape, quoteattr
@@ -83,6 +84,10 @@ MEDIA_TYPES = {
 }
 RESULT_FORMATS = ("json", "xml", "csv", "tsv")  # SELECT and ASK over HTTP
 GRAPH_FORMATS = ("turtle", "json-ld", "n-triples", "rdf-xml")  # CONSTRUCT and DESCRIBE over HTTP
+# Characters XML 1.0 cannot carry at all, not even as character references
+NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+# A raw CR would reach the reader as LF (XML's end-of-line handling): written as a reference it stays CR
+XML_ENTITIES = {"\r": "&#13;"}
 
 
 def render(answer: Answer, fmt: str) -> str:
@@ -103,6 +108,8 @@ def render(answer: Answer, fmt: str) -> str:
         if rdflib_format is None:
             raise QueryError(f"{fmt!r} is for SELECT and ASK; a CONSTRUCT or DESCRIBE answer is a graph "
                              "(table, json, csv, tsv, turtle, json-ld, n-triples, rdf-xml)", field="--format", status=406)
+        if rdflib_format == "xml":
+            _check_rdf_xml(answer.triples)
         return graph.serialize(format=rdflib_format, **({"auto_compact": True} if rdflib_format == "json-ld" else {}))
     writer = {"json": _json, "xml": _xml, "csv": _csv, "tsv": _tsv, "table": _table}.get(fmt)
     if writer is None:
@@ -134,6 +141,40 @@ def _json(answer: Answer) -> str:
     return f'{{"head": {head},\n "results": {{"bindings": [\n{bindings}\n]}}}}\n'
 
 
+def _check_rdf_xml(triples: list[tuple]) -> None:
+    """Refuse (406) a graph RDF/XML cannot write: a predicate with no namespace and local name
+    to split it into (rdflib would fail with a 500), or a character XML 1.0 cannot carry."""
+    names = Graph(bind_namespaces="none").namespace_manager  # a throwaway: the check binds prefixes
+    for predicate in dict.fromkeys(t[1] for t in triples):
+        try:
+            names.compute_qname_strict(predicate)
+        except ValueError:
+            raise QueryError(f"RDF/XML cannot write the predicate <{predicate}>: it does not split into a namespace "
+                             "and an XML local name; ask for Turtle (text/turtle) or N-Triples (application/n-triples)",
+                             field="--format", status=406) from None
+    for triple in triples:
+        for term in triple:
+            for text in (str(term), getattr(term, "language", None) or "", str(getattr(term, "datatype", None) or "")):
+                bad = NOT_XML.search(text)
+                if bad:
+                    raise QueryError(f"the triple <{triple[0]}> <{triple[1]}> holds {_excerpt(text)}, with U+{ord(bad.group()):04X}, "
+                                     "which XML 1.0 cannot carry; ask for Turtle (text/turtle) or N-Triples "
+                                     "(application/n-triples)", field="--format", status=406)
+
+
+def _excerpt(text: str) -> str:
+    return repr(text if len(text) <= 40 else text[:40] + "...")
+
+
+def _xml_checked(text: str, variable: str) -> str:
+    """text, once known to hold only characters XML 1.0 can carry (else a 406 naming the variable)."""
+    bad = NOT_XML.search(text)
+    if bad:
+        raise QueryError(f"the value of ?{variable}, {_excerpt(text)}, holds U+{ord(bad.group()):04X}, which XML 1.0 "
+                         "cannot carry; ask for JSON (application/sparql-results+json)", field="--format", status=406)
+    return text
+
+
 def _xml(answer: Answer) -> str:
     out = ['<?xml version="1.0"?>', '<sparql xmlns="http://www.w3.org/2005/sparql-results#">']
     if answer.form == "ask":
@@ -144,16 +185,17 @@ def _xml(answer: Answer) -> str:
     for row in answer.rows:
         cells = []
         for name, term in row.items():
+            text = escape(_xml_checked(str(term), name), XML_ENTITIES)
             if isinstance(term, URIRef):
-                value = f"<uri>{escape(str(term))}</uri>"
+                value = f"<uri>{text}</uri>"
             elif isinstance(term, BNode):
-                value = f"<bnode>{escape(str(term))}</bnode>"
+                value = f"<bnode>{text}</bnode>"
             elif term.language:
-                value = f"<literal xml:lang={quoteattr(term.language)}>{escape(str(term))}</literal>"
+                value = f"<literal xml:lang={quoteattr(_xml_checked(term.language, name))}>{text}</literal>"
             elif term.datatype is not None and term.datatype != XSD.string:
-                value = f"<literal datatype={quoteattr(str(term.datatype))}>{escape(str(term))}</literal>"
+                value = f"<literal datatype={quoteattr(_xml_checked(str(term.datatype), name))}>{text}</literal>"
             else:
-                value = f"<literal>{escape(str(term))}</literal>"
+                value = f"<literal>{text}</literal>"
             cells.append(f"<binding name={quoteattr(name)}>{value}</binding>")
         out.append("    <result>" + "".join(cells) + "</result>")
     out += ["  </results>", "</sparql>"]

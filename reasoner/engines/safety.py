@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from ..core.errors import QueryError, QueryRefused
 from .answer import Answer
+from .protocol import LOCAL_BASE, query_dataset, resolve_iri
 
 # ---------------------------------------------------------------------------
 # What a query is and whether it may run
@@ -42,9 +43,10 @@ class Inspection:
         return bool(self.from_graphs or self.from_named)
 
 
-def inspect(text: str, graph_names=None) -> Inspection:
+def inspect(text: str, graph_names=None, base: str | None = None) -> Inspection:
     """The query's form and dataset clause; raises QueryRefused for what the dataset will not run.
-    Without graph_names (the dataset is not built yet) FROM is not checked."""
+    Without graph_names (the dataset is not built yet) FROM is not checked. FROM's relative IRIs
+    resolve against the query's BASE, else base, as the engine resolves them."""
     tokens = [(m.lastgroup, m.group()) for m in _TOKEN.finditer(text) if m.lastgroup != "comment"]
     words = [(i, value.upper()) for i, (kind, value) in enumerate(tokens) if kind == "word"]
     prefixes: dict[str, str] = {}
@@ -53,9 +55,11 @@ def inspect(text: str, graph_names=None) -> Inspection:
     while n < len(tokens):  # the prologue: PREFIX and BASE declarations
         kind, value = tokens[n]
         if kind == "word" and value.upper() == "PREFIX" and n + 2 < len(tokens):
-            prefixes[tokens[n + 1][1].rstrip(":")] = tokens[n + 2][1][1:-1]
+            prefixes[tokens[n + 1][1].rstrip(":")] = resolve_iri(tokens[n + 2][1][1:-1], base)
             n += 3
         elif kind == "word" and value.upper() == "BASE":
+            if n + 1 < len(tokens) and tokens[n + 1][0] == "iri":
+                base = resolve_iri(tokens[n + 1][1][1:-1], base)
             n += 2
         else:
             break
@@ -76,6 +80,7 @@ def inspect(text: str, graph_names=None) -> Inspection:
         if j < len(tokens) and tokens[j][0] == "word" and tokens[j][1].upper() == "NAMED":
             target, j = named, j + 1
         iri = _iri(tokens[j] if j < len(tokens) else ("other", ""), prefixes)
+        iri = iri if iri is None else resolve_iri(iri, base)
         if graph_names is not None and iri not in known:
             raise QueryRefused(f"FROM names {iri or 'nothing'!r}, which is not a graph of this dataset "
                                "(nothing is ever fetched; GRAPH ?g {} lists the graphs)")
@@ -95,19 +100,21 @@ def _iri(token: tuple[str, str], prefixes: dict[str, str]) -> str | None:
 
 
 def run(store, text: str, graph_names, *, limit: int | None = None, default_graphs=None,
-        named_graphs=None) -> Answer:
-    """Check and run a query over the store; every failure is a QueryError with its HTTP status."""
+        named_graphs=None, base: str | None = LOCAL_BASE) -> Answer:
+    """Check and run a query over the store; every failure is a QueryError with its HTTP status.
+    default_graphs and named_graphs are the protocol's default-graph-uri and named-graph-uri; base
+    is what relative IRIs resolve against (the endpoint's IRI on the server, LOCAL_BASE elsewhere)."""
     known = {str(g) for g in graph_names}
-    look = inspect(text, known)
-    for g in list(default_graphs or []) + list(named_graphs or []):
-        if g not in known:
-            raise QueryRefused(f"{g!r} is not a graph of this dataset", field="default-graph-uri/named-graph-uri")
+    look = inspect(text, known, base)
+    for field, graphs in (("default-graph-uri", default_graphs), ("named-graph-uri", named_graphs)):
+        for g in graphs or ():
+            if g not in known:
+                raise QueryRefused(f"{g!r} is not a graph of this dataset (nothing is ever fetched; "
+                                   "GET /sparql lists the graphs)", field=field)
+    dataset = query_dataset(look.from_graphs, look.from_named, default_graphs, named_graphs)
     try:
-        return store.run(text, union=not look.has_dataset_clause, default_graphs=default_graphs,
-                         named_graphs=named_graphs, limit=limit)
+        return store.run(text, default_graphs=dataset.default, named_graphs=dataset.named, base=base, limit=limit)
     except SyntaxError as exc:
         raise QueryError(f"SPARQL syntax error: {' '.join(str(exc).split())}") from None
     except ValueError as exc:  # Oxigraph's evaluation errors
         raise QueryError(str(exc)) from None
-
-

@@ -1,7 +1,9 @@
 """Where SPARQL over a dataset runs: Oxigraph when installed, else an rdflib Dataset.
 
 Both answer through `run`, which normalises every answer to rdflib terms (an `Answer`) and
-stops at the result-size limit, so the callers never see which store they have.
+stops at the result-size limit, so the callers never see which store they have. `run` is given
+the query's dataset already worked out (engines/protocol.py `query_dataset`): the stores never
+read a query's FROM / FROM NAMED themselves, so both apply the same rules.
 """
 
 from __future__ import annotations
@@ -13,8 +15,9 @@ from pathlib import Path
 import rdflib.plugins.sparql as rdflib_sparql
 from rdflib import Dataset as RdflibDataset
 from rdflib import URIRef
+from rdflib.plugins.sparql.parserutils import CompValue
 
-from ..core.errors import QueryError, ResultTooLarge
+from ..core.errors import ResultTooLarge
 from . import registry
 from .answer import Answer
 from .backend import from_oxigraph, to_quads
@@ -71,18 +74,22 @@ class OxigraphStore:
         store.bulk_load(path=str(path), format=ox.RdfFormat.N_QUADS)
         return cls(store)
 
-    def run(self, text: str, *, union: bool = True, default_graphs=None, named_graphs=None,
+    def run(self, text: str, *, default_graphs=None, named_graphs=None, base: str | None = None,
             limit: int | None = None) -> Answer:
-        """Run a query; the default graph is the union of all graphs unless the query (FROM) or the
-        protocol (default_graphs) names its own. Raises SyntaxError for a malformed query."""
+        """Run a query over a dataset: the default graph is the merge of default_graphs (None: the
+        union of all graphs), the named graphs are named_graphs (None: every graph); an empty list
+        is no graph. Relative IRIs resolve against base. Raises SyntaxError for a malformed query,
+        ValueError for a bad base or an evaluation error."""
         import pyoxigraph as ox
 
-        options = {}
-        if default_graphs:
-            options["default_graph"] = [ox.NamedNode(g) for g in default_graphs]
-        elif union:
+        # Given explicitly, both lists replace the query's FROM and FROM NAMED (Oxigraph replaces
+        # each one only when it is given); use_default_graph_as_union would override FROM as well.
+        options: dict = {"base_iri": base} if base else {}
+        if default_graphs is None:
             options["use_default_graph_as_union"] = True
-        if named_graphs:
+        else:
+            options["default_graph"] = [ox.NamedNode(g) for g in default_graphs]
+        if named_graphs is not None:
             options["named_graphs"] = [ox.NamedNode(g) for g in named_graphs]
         answer = self._store.query(text, **options)
         if isinstance(answer, ox.QueryBoolean):
@@ -124,16 +131,15 @@ class RdflibStore:
         dataset.parse(str(path), format="nquads")
         return cls(dataset)
 
-    def run(self, text: str, *, union: bool = True, default_graphs=None, named_graphs=None,
+    def run(self, text: str, *, default_graphs=None, named_graphs=None, base: str | None = None,
             limit: int | None = None) -> Answer:
-        if default_graphs or named_graphs:
-            raise QueryError("default-graph-uri and named-graph-uri need pyoxigraph (pip install 'chemoden[fast]')",
-                             field="default-graph-uri/named-graph-uri")
+        """As OxigraphStore.run (the same dataset rules), on rdflib's engine."""
         rdflib_sparql.SPARQL_LOAD_GRAPHS = False  # FROM never fetches anything
         try:
             with warnings.catch_warnings():  # rdflib's engine calls its own deprecated Dataset methods
                 warnings.simplefilter("ignore", DeprecationWarning)
-                result = self._dataset.query(text)
+                query = rdflib_sparql.prepareQuery(text, base=base)
+                result = self._view(query, default_graphs, named_graphs).query(query)
                 rows = list(result) if result.type == "SELECT" else None
         except Exception as exc:  # rdflib's parser raises pyparsing errors: one kind for the callers
             if type(exc).__name__ in ("ParseException", "ParseSyntaxException"):
@@ -146,6 +152,22 @@ class RdflibStore:
             rows = _capped(({n: row[n] for n in names if row[n] is not None} for row in rows), limit)
             return Answer("select", variables=names, rows=rows)
         return Answer("graph", triples=_capped(iter(result.graph), limit))
+
+    def _view(self, query, default_graphs, named_graphs):
+        """What to run the parsed query on. rdflib builds a query's dataset from its FROM / FROM
+        NAMED clauses (copying the graphs out of the store): the clauses are replaced by the
+        dataset given, or removed for the whole store (the union default graph, every graph)."""
+        if default_graphs is None and named_graphs is None:
+            query.algebra["datasetClause"] = None
+            return self._dataset
+        every = [str(g.identifier) for g in self._dataset.contexts() if g != self._dataset.default_context]
+        clauses = ([CompValue("DatasetClause", default=URIRef(g)) for g in every if default_graphs is None]
+                   + [CompValue("DatasetClause", default=URIRef(g)) for g in default_graphs or ()]
+                   + [CompValue("DatasetClause", named=URIRef(g)) for g in every if named_graphs is None]
+                   + [CompValue("DatasetClause", named=URIRef(g)) for g in named_graphs or ()])
+        query.algebra["datasetClause"] = clauses
+        # no clause at all would read as no dataset clause, that is the whole store
+        return self._dataset if clauses else RdflibDataset()
 
 
 def new_store(kind: str = "auto"):

@@ -41,6 +41,7 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 from ..core.errors import EXIT_INPUT, EXIT_OK, ChemodenError, InputError, QueryError, Refusal
 from ..core.nesting import brackets, depth
 from ..engines.answer import MEDIA_TYPES
+from ..engines.protocol import endpoint_base, one_query, refuse_graph_store
 from ..engines.safety import inspect
 from ..knowledge.library import library
 from .negotiation import negotiate
@@ -304,47 +305,41 @@ class App:
     async def sparql(self, request: Request) -> Response:
         params = _params(request.url.query)
         if request.method in ("GET", "HEAD"):
-            if "graph" in params or "default" in params:
-                raise Refusal(400, "the SPARQL Graph Store protocol is not offered: send a query with 'query'")
             if "update" in params:
                 params = _update_as_query(params)
             if "query" in params:
                 return await self._query(request, params)
+            refuse_graph_store(params)
             if "text/html" in (request.headers.get("accept") or "") and "format" not in params:
                 return Response(b"", 303, headers={"Location": "/"})
             return self._service_description(request, params)
         body = await read_body(request, self.endpoint.limits)
         content_type = (request.headers.get("content-type") or "").split(";")[0].strip().lower()
+        body_params = None
         if content_type == "application/sparql-update":
             params = _update_as_query({**params, "update": [_decode(body, "update")]})
         elif content_type == "application/x-www-form-urlencoded":
-            if "query" in params or "update" in params:
-                raise Refusal(400, "give the query once: in the form, not also in the URL")
             form = _params(_decode(body, "form"))
+            # the body's query is kept apart, so that one in the URL too is refused naming both places
+            body_params = {"query": form.pop("query")} if "query" in form else None
             for key, values in form.items():
                 params.setdefault(key, []).extend(values)
             if "update" in params:
-                params = _update_as_query(params)
+                params = _update_as_query({**params, **(body_params or {})})
         elif content_type == "application/sparql-query":
-            if "query" in params or "update" in params:
-                raise Refusal(400, "give the query once: in the body, not also in the URL")
-            params["query"] = [_decode(body, "query")]
+            body_params = {"query": [_decode(body, "query")]}
         else:
             raise Refusal(415, "POST a query as application/sparql-query or application/x-www-form-urlencoded, "
                                f"not {content_type or 'no content type'}")
-        if "query" not in params:
-            raise Refusal(400, "no query: give the parameter 'query'")
-        return await self._query(request, params)
+        return await self._query(request, params, body_params)
 
-    async def _query(self, request: Request, params: dict) -> Response:
-        queries = params.get("query", [])
-        if len(queries) != 1 or not queries[0].strip():
-            raise Refusal(400, "give exactly one non-empty 'query' parameter")
-        text = queries[0]
+    async def _query(self, request: Request, params: dict, body_params: dict | None = None) -> Response:
+        text = one_query(params, body_params)
         limits = self.endpoint.limits
         check_nesting(text, limits)
+        base = endpoint_base(request.headers.get("host"), request.scope["server"] or ("127.0.0.1", 0))
         try:
-            look = await run_in_threadpool(inspect, text, self.endpoint.graphs)
+            look = await run_in_threadpool(inspect, text, self.endpoint.graphs, base)
         except QueryError as exc:
             raise Refusal(exc.status, exc.message) from None
         explicit = (params.get("format") or params.get("output") or [None])[0]
@@ -354,7 +349,7 @@ class App:
         default_graphs = params.get("default-graph-uri") or None
         named_graphs = params.get("named-graph-uri") or None
         status, fmt, body = await self.endpoint.query(
-            (text, accept, explicit, default_graphs, named_graphs, limits.max_rows), text)
+            (text, accept, explicit, default_graphs, named_graphs, limits.max_rows, base), text)
         if status != 200:
             raise Refusal(status, body.decode("utf-8"))
         return Response(body, 200, media_type=MEDIA_TYPES[fmt] + "; charset=utf-8", headers={"Vary": "Accept"})
@@ -367,7 +362,7 @@ class App:
         g.bind("sd", sd)
         g.bind("void", void)
         g.bind("formats", formats)
-        service = URIRef(f"http://{request.headers.get('host')}/sparql")
+        service = URIRef(endpoint_base(request.headers.get("host"), request.scope["server"] or ("127.0.0.1", 0)))
         g.add((service, RDF.type, sd.Service))
         g.add((service, sd.endpoint, service))
         g.add((service, sd.supportedLanguage, sd.SPARQL11Query))
@@ -510,6 +505,9 @@ class Gate:
         except Refusal as refusal:
             if not started:
                 await _refused(refusal)(scope, receive, send_guarded)
+        except QueryError as exc:  # the engines' protocol checks (engines/protocol.py)
+            if not started:
+                await _refused(Refusal(exc.status, exc.message))(scope, receive, send_guarded)
         except Exception as exc:  # a bug: one line in the log and to the client, the server goes on
             log(f"internal error on {scope['method']} {scope['path']}: {type(exc).__name__}: {exc}")
             if not started:
@@ -554,6 +552,9 @@ def build_app(endpoint: Endpoint):
     async def refused(request: Request, exc: Refusal) -> Response:
         return _refused(exc)
 
+    async def query_error(request: Request, exc: QueryError) -> Response:
+        return _refused(Refusal(exc.status, exc.message))
+
     @contextlib.asynccontextmanager
     async def lifespan(app):
         await endpoint.start()
@@ -568,7 +569,7 @@ def build_app(endpoint: Endpoint):
                 Route("/status", routes.status, methods=["GET", "HEAD"]),
                 Route("/favicon.ico", routes.favicon, methods=["GET", "HEAD"]),
                 Route("/static/{name:path}", routes.static, methods=["GET", "HEAD"])],
-        exception_handlers={404: not_found, 405: not_allowed, Refusal: refused},
+        exception_handlers={404: not_found, 405: not_allowed, Refusal: refused, QueryError: query_error},
         lifespan=lifespan)
     return Gate(app, endpoint)
 

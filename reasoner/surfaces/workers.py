@@ -76,12 +76,12 @@ def _query_loop(conn, saved, kind, graph_names, settings: WorkerSettings) -> Non
     conn.send("ready")
     while True:
         try:
-            text, accept, explicit, default_graphs, named_graphs, max_rows = conn.recv()
+            text, accept, explicit, default_graphs, named_graphs, max_rows, base = conn.recv()
         except (EOFError, OSError):
             return
         try:
             answer = run(store, text, graph_names, limit=max_rows, default_graphs=default_graphs,
-                         named_graphs=named_graphs)
+                         named_graphs=named_graphs, base=base)
             fmt = negotiate(answer.form, accept, explicit)
             body = render(answer, fmt).encode("utf-8")
             if len(body) > settings.max_bytes:
