@@ -115,11 +115,14 @@ CASES = [
     ("fma-xref-not-the-uberon-one", "qc", [("muscles.ttl", "fma:fma46291", "fma:fma46292")],
      ["cd:digastric", "gives FMA:46291"]),
     ("invented-uberon-id", "qc", [("muscles.ttl", "obo:UBERON_0001562, fma:fma46291", "obo:UBERON_0036999, fma:fma46291")],
-     ["muscles.ttl:50: cd:digastric", "names UBERON:0036999", "qc/uberon-muscles.tsv", "qc unknown-xref"]),
+     ["muscles.ttl:51: cd:digastric", "names UBERON:0036999", "qc/uberon-muscles.tsv", "qc unknown-xref"]),
     ("invented-fma-id", "qc", [("muscles.ttl", "obo:UBERON_0001562, fma:fma46291", "obo:UBERON_0001562, fma:fma9946291")],
-     ["muscles.ttl:50: cd:digastric", "names FMA:9946291", "the FMA xref of no UBERON class", "qc unknown-xref"]),
+     ["muscles.ttl:51: cd:digastric", "names FMA:9946291", "the FMA xref of no UBERON class", "qc unknown-xref"]),
     ("invented-uberon-group-member", "qc", [("qc/uberon-groups.ttl", "obo:UBERON_0011907,", "obo:UBERON_0011997,")],
      ["qc/uberon-groups.ttl:70: cdq:HindlimbMuscle", "names UBERON:0011997", "qc unknown-xref"]),
+    ("trunk-list-names-no-trunk-target", "qc",
+     [("muscles.ttl", "cd:listedTarget cd:rectusAbdominis ;", "cd:listedTarget cd:rectusAbdominus ;")],
+     ["muscles.ttl:", "cd:Trunk: lists cd:rectusAbdominus as CPT's 'rectus abdominis'", "qc closed-region"]),
     ("two-default-profiles", "qc", [("profiles.ttl", APPEND, "cd:rtLtProfile cd:isDefault true .")],
      ["cd:PolicyProfile", "2 of its individuals are marked cd:isDefault true"]),
     ("undeclared-property", "qc", [("muscles.ttl", "    cd:midline true ;\n    cd:migraineProtocol true ;\n    skos:exactMatch obo:UBERON_0008588",
@@ -271,3 +274,21 @@ def test_the_command_lists_every_problem_with_all(tmp_path, capsys):
     shown = capsys.readouterr().out.splitlines()
     assert [s.split(": ", 1)[0].rsplit(":", 1)[1] for s in shown] == ["1", "2", "3", "4", "5"], shown
     assert all("[prefix]" in s for s in shown[:4]) and "cannot parse Turtle" in shown[4]
+
+
+SERRATUS = """cd:serratusPosteriorInferior a cd:Muscle ;
+    rdfs:label "serratus posterior inferior" ;
+    cd:billingRegion cd:Trunk ;
+    skos:exactMatch obo:UBERON_0001127, fma:fma13402 ."""
+
+
+def test_a_muscle_off_cpt_s_trunk_list_placed_in_the_trunk_is_caught_at_its_region_line(tmp_path):
+    """Serratus posterior inferior is a back muscle CPT does not list: in cd:Trunk it would bill
+    64646. The problem points at its cd:billingRegion line and is a billing invariant."""
+    folder = broken_copy(tmp_path, [("muscles.ttl", APPEND, SERRATUS)])
+    text = (folder / "muscles.ttl").read_text(encoding="utf-8").splitlines()
+    line = max(n for n, t in enumerate(text, start=1) if t == "    cd:billingRegion cd:Trunk ;")
+    expected = (f"{folder / 'muscles.ttl'}:{line}: cd:serratusPosteriorInferior: is billed in the region 'trunk', "
+                "whose muscles are CPT's closed list, but no item of that list (cd:cptListItem) names it")
+    assert any(p.startswith(expected) and p.endswith("[qc closed-region]") for p in problems_of(folder, "qc")), expected
+    assert any(str(p).startswith(expected) for p in check.invariants(folder))

@@ -26,6 +26,10 @@ BREACHES = [
     ("an abbreviation given to a second muscle", "muscles.ttl",
      '    skos:altLabel "FCU" ;', '    skos:altLabel "FCU", "FCR" ;',
      "'fcr' belongs to cd:flexorCarpiRadialis, cd:flexorCarpiUlnaris"),
+    ("a muscle off CPT's trunk list billed in the trunk", "muscles.ttl",
+     "    cd:billingRegion cd:NoSpecificCode ;\n    skos:exactMatch obo:UBERON_0001220",
+     "    cd:billingRegion cd:Trunk ;\n    skos:exactMatch obo:UBERON_0001220",
+     "cd:quadratusLumborum: is billed in the region 'trunk', whose muscles are CPT's closed list"),
     ("a rule naming a code the ontology does not declare", "rules/10-neck-64616.rq",
      "cd:cpt64616", "cd:cpt64661", "names cd:cpt64661, which the ontology does not declare"),
 ]
