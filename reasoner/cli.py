@@ -97,6 +97,9 @@ def _parser() -> argparse.ArgumentParser:
     check_p = sub.add_parser("check", help="check an ontology folder: shapes, quality checks, OWL-RL consistency, "
                              "SPARQL syntax (exit 0 clean, 1 problems, 2 unreadable)")
     check_p.add_argument("path", nargs="?", metavar="PATH", help="ontology folder (default: the shipped one)")
+    check_p.add_argument("--all", "--verbose", dest="all", action="store_true",
+                         help="list every problem (by default a check with more than "
+                              f"{check.COLLAPSE_AFTER} prints its first and a count)")
     return parser
 
 
@@ -194,8 +197,8 @@ def _serve(args) -> int:
 def _check(args) -> int:
     path = args.path or str(default_directory())
     problems = check.run(path)
-    for problem in problems:
-        print(problem)
+    for line in check.lines(problems, everything=args.all):
+        print(line)
     if problems:
         print(f"chemoden check: {len(problems)} problem(s) in {path}", file=sys.stderr)
         return EXIT_CONFLICTS

@@ -114,6 +114,15 @@ CASES = [
      ["cd:digastric", "UBERON has UBERON:0001562"]),
     ("fma-xref-not-the-uberon-one", "qc", [("muscles.ttl", "fma:fma46291", "fma:fma46292")],
      ["cd:digastric", "gives FMA:46291"]),
+    ("invented-uberon-id", "qc", [("muscles.ttl", "obo:UBERON_0001562, fma:fma46291", "obo:UBERON_0036999, fma:fma46291")],
+     ["muscles.ttl:51: cd:digastric", "names UBERON:0036999", "qc/uberon-muscles.tsv", "qc unknown-xref"]),
+    ("invented-fma-id", "qc", [("muscles.ttl", "obo:UBERON_0001562, fma:fma46291", "obo:UBERON_0001562, fma:fma9946291")],
+     ["muscles.ttl:51: cd:digastric", "names FMA:9946291", "the FMA xref of no UBERON class", "qc unknown-xref"]),
+    ("invented-uberon-group-member", "qc", [("qc/uberon-groups.ttl", "obo:UBERON_0011907,", "obo:UBERON_0011997,")],
+     ["qc/uberon-groups.ttl:70: cdq:HindlimbMuscle", "names UBERON:0011997", "qc unknown-xref"]),
+    ("trunk-list-names-no-trunk-target", "qc",
+     [("muscles.ttl", "cd:listedTarget cd:rectusAbdominis ;", "cd:listedTarget cd:rectusAbdominus ;")],
+     ["muscles.ttl:", "cd:Trunk: lists cd:rectusAbdominus as CPT's 'rectus abdominis'", "qc closed-region"]),
     ("two-default-profiles", "qc", [("profiles.ttl", APPEND, "cd:rtLtProfile cd:isDefault true .")],
      ["cd:PolicyProfile", "2 of its individuals are marked cd:isDefault true"]),
     ("undeclared-property", "qc", [("muscles.ttl", "    cd:midline true ;\n    cd:migraineProtocol true ;\n    skos:exactMatch obo:UBERON_0008588",
@@ -195,3 +204,91 @@ def test_the_command_exits_1_on_problems_and_2_on_unreadable_input(tmp_path, cap
     proc = subprocess.run([sys.executable, "-m", "reasoner", "check", str(folder / "chemoden.ttl")],
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2 and "is not a folder" in proc.stderr and "Traceback" not in proc.stderr
+
+
+# --- the order and the shape of the output -------------------------------------------------
+
+def test_problems_come_sorted_by_file_and_line(tmp_path):
+    mutations = [("profiles.ttl", "    cd:bilateralReporting cd:BilateralRtLt ;\n", ""),
+                 ("muscles.ttl", 'rdfs:label "digastric"', 'rdfs:label "Digastric"'),
+                 ("codes.ttl", "cd:cpt64616 a cd:PrimaryCode ;", "cd:cpt64616"),
+                 ("muscles.ttl", 'rdfs:label "procerus"', 'rdfs:label "Procerus"'),
+                 ("chemoden.ttl", 'owl:versionInfo "2026-12-01"', 'owl:versionInfo "2026-12-02"')]
+    found = check.run(broken_copy(tmp_path, mutations), steps=("shapes",))
+    places = [(Path(p.file).name, p.line) for p in found]
+    assert len(places) >= 5 and places == sorted(places), places
+    assert [name for name, _ in places][:1] == ["chemoden.ttl"] and places[-1][0] == "profiles.ttl"
+
+
+def test_many_problems_of_one_check_print_as_the_first_and_a_count():
+    def problem(check_name, file, line):
+        return check.Problem(check_name, "what to fix", file, line, "cd:x")
+    problems = ([problem("shape cdsh:TargetShape", "muscles.ttl", n) for n in (90, 41, 300, 77, 120)]
+                + [problem("qc orphan-synonym", "muscles.ttl", 50), problem("qc orphan-synonym", "codes.ttl", 9)]
+                + [problem("prefix", "muscles.ttl", 30)])
+    shown = check.lines(problems)
+    assert shown == ["muscles.ttl:30: cd:x: what to fix [prefix]",
+                     "codes.ttl:9: cd:x: what to fix [qc orphan-synonym]",
+                     "muscles.ttl:41: cd:x: what to fix [shape cdsh:TargetShape]",
+                     "  ... and 4 more [shape cdsh:TargetShape] in muscles.ttl (chemoden check --all lists every one)",
+                     "muscles.ttl:50: cd:x: what to fix [qc orphan-synonym]"]
+    every = check.lines(problems, everything=True)
+    assert len(every) == len(problems) and every[0].startswith("muscles.ttl:30:")
+    assert [line.split(":")[1] for line in every[2:7]] == ["41", "50", "77", "90", "120"]
+
+
+def test_a_misbound_prefix_comes_first_and_its_consequences_collapse(tmp_path, capsys):
+    """A dropped '#' in the skos: IRI loses every cross-reference of muscles.ttl: the @prefix line
+    is the first problem, and the hundreds of targets that lost theirs print as one and a count."""
+    folder = broken_copy(tmp_path, [("muscles.ttl", "@prefix skos: <http://www.w3.org/2004/02/skos/core#> .",
+                                     "@prefix skos: <http://www.w3.org/2004/02/skos/core> .")])
+    line = (folder / "muscles.ttl").read_text(encoding="utf-8").splitlines().index(
+        "@prefix skos: <http://www.w3.org/2004/02/skos/core> .") + 1
+    assert main(["check", str(folder)]) == 1
+    out, err = capsys.readouterr()
+    shown = out.splitlines()
+    assert shown[0].startswith(f"{folder / 'muscles.ttl'}:{line}: the prefix skos: is bound to "
+                               "<http://www.w3.org/2004/02/skos/core>, not to its standard IRI "
+                               "<http://www.w3.org/2004/02/skos/core#>"), out
+    assert shown[0].endswith("[prefix]")
+    assert len(shown) < 10, out
+    assert any("more [shape cdsh:TargetShape]" in s and "--all" in s for s in shown), out
+    assert int(err.split()[2]) > 100  # "chemoden check: N problem(s) in ..."
+
+
+def test_a_misbound_prefix_in_a_query_file_is_reported_at_its_line(tmp_path):
+    folder = broken_copy(tmp_path, [("rules/10-neck-64616.rq", "PREFIX cd: <https://w3id.org/chemoden#>",
+                                     "PREFIX cd: <https://w3id.org/chemoden/>")])
+    found = problems_of(folder, "sparql")
+    assert found and "rules/10-neck-64616.rq:" in found[0] and "the prefix cd: is bound to" in found[0], found
+
+
+def test_the_command_lists_every_problem_with_all(tmp_path, capsys):
+    folder = tmp_path / "broken"
+    folder.mkdir()
+    (folder / "chemoden.ttl").write_text("@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema> .\n"
+                                         "@prefix owl: <http://www.w3.org/2002/07/owl> .\n"
+                                         "@prefix xsd: <http://www.w3.org/2001/XMLSchema> .\n"
+                                         "@prefix cd: <https://w3id.org/chemoden> .\ncd:a cd:b cd:c , .\n")
+    assert main(["check", str(folder), "--all"]) == 1
+    shown = capsys.readouterr().out.splitlines()
+    assert [s.split(": ", 1)[0].rsplit(":", 1)[1] for s in shown] == ["1", "2", "3", "4", "5"], shown
+    assert all("[prefix]" in s for s in shown[:4]) and "cannot parse Turtle" in shown[4]
+
+
+SERRATUS = """cd:serratusPosteriorInferior a cd:Muscle ;
+    rdfs:label "serratus posterior inferior" ;
+    cd:billingRegion cd:Trunk ;
+    skos:exactMatch obo:UBERON_0001127, fma:fma13402 ."""
+
+
+def test_a_muscle_off_cpt_s_trunk_list_placed_in_the_trunk_is_caught_at_its_region_line(tmp_path):
+    """Serratus posterior inferior is a back muscle CPT does not list: in cd:Trunk it would bill
+    64646. The problem points at its cd:billingRegion line and is a billing invariant."""
+    folder = broken_copy(tmp_path, [("muscles.ttl", APPEND, SERRATUS)])
+    text = (folder / "muscles.ttl").read_text(encoding="utf-8").splitlines()
+    line = max(n for n, t in enumerate(text, start=1) if t == "    cd:billingRegion cd:Trunk ;")
+    expected = (f"{folder / 'muscles.ttl'}:{line}: cd:serratusPosteriorInferior: is billed in the region 'trunk', "
+                "whose muscles are CPT's closed list, but no item of that list (cd:cptListItem) names it")
+    assert any(p.startswith(expected) and p.endswith("[qc closed-region]") for p in problems_of(folder, "qc")), expected
+    assert any(str(p).startswith(expected) for p in check.invariants(folder))

@@ -8,11 +8,13 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
+from rdflib import Graph
 
 from reasoner import Coder, OntologyError
-from reasoner.knowledge import check, verdict
+from reasoner.knowledge import cache, check, verdict
 
 ROOT = Path(__file__).resolve().parent.parent
 SESSION = {"id": "s1", "injections": [{"muscle": "left digastric"}, {"muscle": "left FCR"}]}
@@ -26,6 +28,10 @@ BREACHES = [
     ("an abbreviation given to a second muscle", "muscles.ttl",
      '    skos:altLabel "FCU" ;', '    skos:altLabel "FCU", "FCR" ;',
      "'fcr' belongs to cd:flexorCarpiRadialis, cd:flexorCarpiUlnaris"),
+    ("a muscle off CPT's trunk list billed in the trunk", "muscles.ttl",
+     "    cd:billingRegion cd:NoSpecificCode ;\n    skos:exactMatch obo:UBERON_0001220",
+     "    cd:billingRegion cd:Trunk ;\n    skos:exactMatch obo:UBERON_0001220",
+     "cd:quadratusLumborum: is billed in the region 'trunk', whose muscles are CPT's closed list"),
     ("a rule naming a code the ontology does not declare", "rules/10-neck-64616.rq",
      "cd:cpt64616", "cd:cpt64661", "names cd:cpt64661, which the ontology does not declare"),
 ]
@@ -80,6 +86,39 @@ def test_the_verdict_is_kept_by_content_hash(tmp_path, monkeypatch, ontology):
     monkeypatch.setattr(verdict, "_CLEAN", set())
     monkeypatch.setattr(check, "invariants", lambda directory: pytest.fail("checked again"))
     verdict.verify(ontology)  # read from the disk, not checked again
+
+
+def _entries(folder: Path, pattern: str, count: int, start: float) -> list[Path]:
+    """`count` cache entries, the first the least recently used (modification times a minute apart)."""
+    made = []
+    for n in range(count):
+        path = folder / pattern.replace("*", f"{n:032x}")
+        path.write_text("{}", encoding="utf-8")
+        os.utime(path, (start + 60 * n, start + 60 * n))
+        made.append(path)
+    return made
+
+
+def test_the_cache_keeps_only_the_most_recently_used_entries_of_each_kind(tmp_path, monkeypatch):
+    """Every edit of an ontology copy leaves a closure and a verdict: a write prunes its kind to the
+    cache.KEEP most recently used, and reading an entry counts as using it."""
+    monkeypatch.setenv("CHEMODEN_CACHE", str(tmp_path))
+    closures = _entries(tmp_path, "closure-*-owlrl.nt", cache.KEEP + 4, 1_000_000)
+    verdicts = _entries(tmp_path, "verdict-*.json", cache.KEEP + 2, 1_000_000)
+    other = tmp_path / "notes.txt"
+    other.write_text("not an entry", encoding="utf-8")
+    cache.used(closures[0])  # the oldest, just read: kept
+    stand_in = SimpleNamespace(digest="f" * 64, closure=lambda engine: Graph())
+    cache.closure(stand_in, "owlrl")  # a new closure written: the closures are pruned
+    kept = sorted(tmp_path.glob("closure-*.nt"))
+    assert len(kept) == cache.KEEP
+    assert closures[0] in kept and tmp_path / f"closure-{'f' * 16}-owlrl.nt" in kept
+    assert not any(path in kept for path in closures[1:6])  # the least recently used went
+    assert sorted(tmp_path.glob("verdict-*.json")) == verdicts and other.exists()  # other kinds untouched
+    verdict._keep(tmp_path / f"verdict-{'e' * 32}.json", [])  # a new verdict: the verdicts are pruned
+    kept = sorted(tmp_path.glob("verdict-*.json"))
+    assert len(kept) == cache.KEEP and tmp_path / f"verdict-{'e' * 32}.json" in kept
+    assert verdicts[0] not in kept and verdicts[-1] in kept and other.exists()
 
 
 BLOCK = "import sys; sys.modules[{name!r}] = None; from reasoner.cli import main; sys.exit(main(sys.argv[1:]))"

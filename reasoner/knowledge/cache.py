@@ -2,7 +2,9 @@
 
 Keyed by a hash of every ontology file and rule (Ontology.digest) and the engine, so a change
 to the ontology rebuilds it. Stored under $CHEMODEN_CACHE, else $XDG_CACHE_HOME/chemoden, else
-~/.cache/chemoden: never inside the repository.
+~/.cache/chemoden: never inside the repository. Each change to an ontology copy leaves a new
+entry, so every write keeps only the KEEP most recently used entries of its kind (closures,
+verdicts) and removes the others; reading an entry marks it used.
 """
 
 from __future__ import annotations
@@ -14,6 +16,9 @@ from pathlib import Path
 from rdflib import Graph
 
 from ..engines import registry
+
+KEEP = 8  # entries of each kind (closures, verdicts) kept in the cache directory, the most recently used
+
 
 
 def directory() -> Path:
@@ -29,9 +34,12 @@ def closure(ontology, engine: str) -> Graph:
     path = directory() / f"closure-{ontology.digest[:16]}-{engine}.nt"
     if path.exists():
         try:
-            return Graph().parse(path, format="nt")
+            graph = Graph().parse(path, format="nt")
         except Exception:  # a damaged cache file is rebuilt, never trusted
             path.unlink(missing_ok=True)
+        else:
+            used(path)
+            return graph
     graph = ontology.closure(engine)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -40,4 +48,31 @@ def closure(ontology, engine: str) -> Graph:
         os.replace(tmp.name, path)  # atomic: concurrent workers never read half a file
     except OSError:
         pass  # a read-only home is no reason to fail: the closure is simply not kept
+    prune("closure-*.nt")
     return graph
+
+
+def used(path: Path) -> None:
+    """Mark an entry as just used, so pruning keeps it (its modification time is the clock)."""
+    try:
+        os.utime(path)
+    except OSError:
+        pass  # gone meanwhile, or read-only: it is only a cache
+
+
+def prune(pattern: str, keep: int | None = None) -> None:
+    """Remove all but the `keep` (default KEEP) most recently used entries matching `pattern`.
+    Another process may be pruning too, or writing: a file already gone is no error."""
+    keep = KEEP if keep is None else keep
+    entries = []
+    for path in directory().glob(pattern):
+        try:
+            entries.append((path.stat().st_mtime, path))
+        except OSError:
+            continue
+    entries.sort(key=lambda entry: entry[0], reverse=True)
+    for _, path in entries[keep:]:
+        try:
+            path.unlink()
+        except OSError:
+            pass

@@ -8,8 +8,12 @@ Steps, each reporting every problem it finds (not only the first, as loading doe
   against shapes/*.ttl with pySHACL; shapes/session.ttl must compile for reasoner/knowledge/shapes.py;
 - qc: every qc/*-violation.rq returns no rows (ODK-style quality checks);
 - owl-rl: the ontology plus qc/axioms.ttl is consistent under OWL-RL (owlrl reports the clash).
+Before them, every file's prefixes: a well-known prefix (skos:, rdfs:, cd:, ...) bound to another
+IRI is reported at its @prefix (or PREFIX) line, first, since it breaks every term using it.
 
-A problem names its file and line, or its subject (with the line that defines it).
+A problem names its file and line, or its subject (with the line that defines it). `run` returns
+them in order (prefixes first, then by file and line); `lines` collapses many problems of one
+check into the first and a count, as `chemoden check` prints them unless given --all.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from rdflib import Graph, Literal, Namespace, URIRef
 from rdflib.namespace import OWL, RDF, RDFS, SH, SKOS
 
 from ..core.errors import InputError, OntologyError
-from ..core.vocab import CD
+from ..core.vocab import CD, PREFIXES
 from ..engines import registry
 from ..engines.backend import OxigraphBackend, to_quads
 from . import queryfiles
@@ -40,6 +44,14 @@ STEPS = ("turtle", "sparql", "shapes", "qc", "owl-rl")
 SESSION_SHAPES = "session.ttl"
 _PREFIXES = {str(CD): "cd:", str(CDQ): "cdq:", str(OBO): "obo:", str(FMA): "fma:",
              "https://w3id.org/chemoden/shapes#": "cdsh:"}
+# The IRI each well-known prefix stands for; a file binding one of these names to another IRI
+# (a dropped '#', a typo) silently changes every term written with it.
+STANDARD_PREFIXES = {**PREFIXES, "cdq": str(CDQ), "cdsh": "https://w3id.org/chemoden/shapes#", "sh": str(SH),
+                     "oboInOwl": "http://www.geneontology.org/formats/oboInOwl#", "sct": "http://snomed.info/id/",
+                     "dc": "http://purl.org/dc/elements/1.1/"}
+_PREFIX_LINE = re.compile(r"^\s*(?:@prefix|PREFIX)\s+([A-Za-z][\w.-]*)?:\s*<([^>]*)>", re.IGNORECASE)
+COLLAPSE_AFTER = 3  # more problems of one check than this print as the first one and a count
+_FILE_LEVEL = ("prefix", "turtle")  # one per file at most and each worth reading: never collapsed
 
 
 @dataclass(frozen=True)
@@ -87,13 +99,15 @@ class Folder:
         self.qc_files = sorted((directory / "qc").glob("*.ttl"))
         self.extra = {path: self.parse(path) for path in self.shapes_files + self.qc_files}
         self.queries = queryfiles.read(directory)
+        for path, text in [*self.texts.items(), *((q.path, q.text) for q in self.queries)]:
+            self.problems.extend(prefix_problems(path, text))
         for query in self.queries:
             for line, message in query.errors:
                 self.problems.append(Problem("sparql", message, str(query.path), line))
             if query.kind in QUERY_FOLDERS.values() and not query.errors:  # the queries coding runs
                 for line in queryfiles.exists_over_joins(query.text):
                     self.problems.append(Problem("sparql", _SLOW_EXISTS, str(query.path), line))
-        self._definitions: dict[str, tuple[Path, int]] | None = None
+        self._definitions: dict[str, list[tuple[Path, int]]] | None = None
 
     def parse(self, path: Path) -> Graph | None:
         try:
@@ -113,26 +127,50 @@ class Folder:
 
     def definition(self, subject) -> tuple[str | None, int | None]:
         """The file and line where a subject's block starts (`cd:biceps a cd:Muscle ;`)."""
+        blocks = self._blocks(subject)
+        return (str(blocks[0][0]), blocks[0][1]) if blocks else (None, None)
+
+    def _blocks(self, subject) -> list[tuple[Path, int]]:
+        """Every block of a subject: the ontology's files first, then shapes/ and qc/."""
         if self._definitions is None:
             self._definitions = {}
-            for path in self.turtle_files:
+            for path in self.turtle_files + self.shapes_files + self.qc_files:
                 for n, line in enumerate(self.texts.get(path, "").splitlines(), start=1):
-                    match = re.match(r"^([A-Za-z][\w-]*:[\w.-]*|<[^>]+>)\s", line)
+                    match = _BLOCK.match(line)
                     if match:
-                        self._definitions.setdefault(match.group(1), (path, n))
-        key = curie(subject)
-        found = self._definitions.get(key) or self._definitions.get(f"<{subject}>")
-        if found is None:
-            return None, None
-        return str(found[0]), found[1]
+                        self._definitions.setdefault(match.group(1), []).append((path, n))
+        return self._definitions.get(curie(subject)) or self._definitions.get(f"<{subject}>") or []
 
-    def locate(self, check: str, message: str, subject) -> Problem:
-        """A problem about an RDF subject: a query file by its path, else the defining line."""
+    def line_of(self, subject, value) -> tuple[str | None, int | None]:
+        """The line of the subject's block that names `value` (a cross-reference, a member), else
+        the first line of any Turtle file naming it, else the block's first line."""
+        pattern = re.compile("(?:" + "|".join(re.escape(t) for t in {curie(value), f"<{value}>"}) + r")(?![\w-])")
+        for path, start in self._blocks(subject):
+            text = self.texts.get(path, "").splitlines()
+            for n in range(start, len(text) + 1):
+                if n > start and _BLOCK.match(text[n - 1]):
+                    break
+                if pattern.search(text[n - 1].split(" #")[0]):
+                    return str(path), n
+        for path in self.turtle_files + self.shapes_files + self.qc_files:
+            for n, line in enumerate(self.texts.get(path, "").splitlines(), start=1):
+                if not line.lstrip().startswith("#") and pattern.search(line):
+                    return str(path), n
+        return self.definition(subject)
+
+    def locate(self, check: str, message: str, subject, value=None) -> Problem:
+        """A problem about an RDF subject: a query file by its path, else the defining line (or,
+        given the value at fault, the line of the subject's block that names it)."""
         if isinstance(subject, URIRef) and str(subject).startswith(queryfiles.FILE_BASE):
             query = next((q for q in self.queries if q.iri == subject), None)
             if query is not None:
                 return Problem(check, message, str(query.path), 1)
-        file, line = self.definition(subject) if subject is not None else (None, None)
+        if subject is None:
+            file, line = None, None
+        elif isinstance(value, URIRef):
+            file, line = self.line_of(subject, value)
+        else:
+            file, line = self.definition(subject)
         return Problem(check, message, file, line, curie(subject) if subject is not None else None)
 
     # -- the data the shapes and quality checks see ---------------------------------------
@@ -173,6 +211,25 @@ class Folder:
                 for name in self.ontology.objects(target, prop):
                     g.add((target, CDQ.uberonKey, Literal(uberon_key(name))))
         return g
+
+
+_BLOCK = re.compile(r"^([A-Za-z][\w-]*:[\w.-]*|<[^>]+>)\s")
+
+
+def prefix_problems(path: Path, text: str) -> list[Problem]:
+    """Each well-known prefix the file binds to an IRI other than its standard one."""
+    found = []
+    for n, line in enumerate(text.splitlines(), start=1):
+        match = _PREFIX_LINE.match(line)
+        if not match:
+            continue
+        name, iri = match.group(1) or "", match.group(2)
+        standard = STANDARD_PREFIXES.get(name)
+        if standard is not None and iri != standard:
+            found.append(Problem("prefix", f"the prefix {name}: is bound to <{iri}>, not to its standard IRI "
+                                 f"<{standard}>, so every {name}: term in this file names something else",
+                                 str(path), n))
+    return found
 
 
 @lru_cache(maxsize=64)
@@ -315,7 +372,7 @@ def _qc(folder: Folder, only: set[str] | None = None) -> list[Problem]:
             rows = [{k: v for k, v in r.asdict().items() if v is not None} for r in data.query(query.text)]
         for row in rows:
             message = str(row.get("message") or query.header.get("rationale") or "violation")
-            problems.append(folder.locate(f"qc {name}", message, row.get("subject")))
+            problems.append(folder.locate(f"qc {name}", message, row.get("subject"), row.get("value")))
     return problems
 
 
@@ -359,7 +416,7 @@ def _owl_rl(folder: Folder) -> list[Problem]:
 
 
 def run(directory: str | Path, steps=STEPS) -> list[Problem]:
-    """Every problem of the ontology folder, step by step. An unreadable folder is an InputError."""
+    """Every problem of the ontology folder, in order (see `order`). An unreadable folder is an InputError."""
     path = Path(directory)
     if not path.exists():
         raise InputError("not found", source=str(path))
@@ -368,16 +425,46 @@ def run(directory: str | Path, steps=STEPS) -> list[Problem]:
     folder = Folder(path)
     if not folder.turtle_files:
         raise InputError("holds no Turtle (.ttl) files: not an ontology folder", source=str(path))
-    problems = [p for p in folder.problems if p.check in steps or p.check == "turtle"]
+    problems = [p for p in folder.problems if p.check in steps or p.check in _FILE_LEVEL]
     if not folder.readable:
-        return problems  # the other steps would report the consequences of a file not read
+        return order(problems)  # the other steps would report the consequences of a file not read
     if "shapes" in steps:
         problems.extend(_shapes(folder))
     if "qc" in steps:
         problems.extend(_qc(folder))
     if "owl-rl" in steps:
         problems.extend(_owl_rl(folder))
-    return problems
+    return order(problems)
+
+
+def order(problems) -> list[Problem]:
+    """Misbound prefixes first (they explain what follows), then by file and line; problems
+    without a file last. Each problem once."""
+    def key(p: Problem):
+        return (p.check != "prefix", p.file is None, p.file or "", p.line or 0, p.check, p.subject or "", p.message)
+    return sorted(set(problems), key=key)
+
+
+def lines(problems, everything: bool = False) -> list[str]:
+    """The problems as printed: one line each, except that a check with more than COLLAPSE_AFTER
+    problems prints its first one and a line counting the rest (unless `everything`)."""
+    problems = order(problems)
+    if everything:
+        return [str(p) for p in problems]
+    groups: dict[str, list[Problem]] = {}
+    for p in problems:
+        groups.setdefault(p.check, []).append(p)
+    out = []
+    for p in problems:
+        group = groups[p.check]
+        if len(group) <= COLLAPSE_AFTER or p.check in _FILE_LEVEL:
+            out.append(str(p))
+        elif p is group[0]:
+            files = list(dict.fromkeys(q.file for q in group if q.file))
+            where = f" in {', '.join(files[:3])}{' and others' if len(files) > 3 else ''}" if files else ""
+            out.append(str(p))
+            out.append(f"  ... and {len(group) - 1} more [{p.check}]{where} (chemoden check --all lists every one)")
+    return out
 
 
 CDSH = Namespace("https://w3id.org/chemoden/shapes#")
@@ -401,10 +488,12 @@ def invariants(directory: str | Path) -> list[Problem]:
     the same words and FILE:LINE as `chemoden check`; an unreadable file counts among them."""
     folder = Folder(Path(directory))
     if not folder.readable:
-        return [p for p in folder.problems if p.check == "turtle"]
+        return order(p for p in folder.problems if p.check in _FILE_LEVEL)
     names = invariant_checks(folder)
-    found = _shapes(folder) + _qc(folder, only=names)
-    return sorted((p for p in found if p.check in names), key=lambda p: (p.file or "", p.line or 0, p.message))
+    found = [p for p in _shapes(folder) + _qc(folder, only=names) if p.check in names]
+    if found:  # a misbound prefix usually explains them: it comes first
+        found += [p for p in folder.problems if p.check == "prefix"]
+    return order(found)
 
 
 def summary(directory: str | Path) -> str:

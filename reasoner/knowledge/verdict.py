@@ -3,8 +3,9 @@
 `chemoden check` reports, FILE:LINE first.
 
 The check takes seconds (pySHACL), so its verdict is kept by the content hash of the whole
-ontology folder: in the process, and on disk beside the closure cache. A changed file changes
-the hash, so a stale verdict is never read.
+ontology folder: in the process, and on disk beside the closure cache (pruned like it: the
+cache.KEEP most recently used verdicts stay). A changed file changes the hash, so a stale
+verdict is never read.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ def verify(ontology) -> None:
     problems = None
     try:
         problems = json.loads(path.read_text(encoding="utf-8"))["problems"]
+        cache.used(path)
     except (OSError, ValueError, KeyError, TypeError):
         problems = None  # not kept yet, or damaged: check again
     if problems is None:
@@ -49,3 +51,4 @@ def _keep(path, problems: list[str]) -> None:
         os.replace(tmp.name, path)  # atomic: concurrent processes never read half a file
     except OSError:
         pass  # a read-only home: the verdict is simply not kept
+    cache.prune("verdict-*.json")
