@@ -33,6 +33,7 @@ from ..coding.entry import Coder, check_profile
 from ..core.errors import EXIT_INPUT, EXIT_OK, ChemodenError, InputError, QueryError, Refusal
 from ..engines.answer import GRAPH_FORMATS, MEDIA_TYPES, RESULT_FORMATS, render
 from ..engines.safety import inspect, run
+from ..engines.sandbox import forbid_network
 from ..engines.store import load_store
 from ..intake.files import Record
 from ..knowledge.library import library
@@ -74,6 +75,7 @@ def _query_worker(conn, saved: str, kind: str, graph_names: list[str]) -> None:
     answer's form (SELECT, ASK or a graph) is known for sure."""
     _quiet_child()
     store = load_store(Path(saved), kind)
+    forbid_network()  # from here on only users' queries run: no socket but the pipe to the server
     conn.send("ready")
     while True:
         try:
