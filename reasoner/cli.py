@@ -18,6 +18,7 @@ from .core.version import __version__
 from .engines import registry
 from .engines.answer import render
 from .engines.safety import inspect, run
+from .engines.sandbox import forbid_network
 from .intake.files import sources
 from .knowledge import check
 from .knowledge.library import library, resolve
@@ -159,7 +160,7 @@ def _dataset(args):
     return ontology, dataset
 
 
-def _query(args) -> int:
+def _query(args, wall: bool) -> int:
     ontology = load(args.ontology)
     queries = library(ontology.directory)
     if args.list:
@@ -172,6 +173,8 @@ def _query(args) -> int:
     text = resolve(args.query, queries)
     inspect(text)  # refuse an update or SERVICE before coding anything
     ontology, dataset = _dataset(args)
+    if wall:
+        forbid_network()  # the rest is the user's query: this process needs no network for it
     answer = run(dataset.store, text, dataset.graphs)
     sys.stdout.write(render(answer, args.format))
     return EXIT_INPUT if dataset.failures else EXIT_OK
@@ -206,7 +209,9 @@ def _check(args) -> int:
     return EXIT_OK
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, *, wall: bool = True) -> int:
+    """The command; wall=False leaves `chemoden query` without the network wall (engines/sandbox.py),
+    for callers that run it inside a process that needs its network afterwards."""
     # rdflib logs a traceback for every ill-typed literal it reads ("abc"^^xsd:integer); the
     # shapes and the OWL-RL check report those in one line, so the log stays quiet
     logging.getLogger("rdflib.term").setLevel(logging.ERROR)
@@ -217,7 +222,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "batch":
             return _batch(args)
         if args.command == "query":
-            return _query(args)
+            return _query(args, wall)
         if args.command == "serve":
             return _serve(args)
         if args.command == "check":

@@ -25,8 +25,9 @@ SELECT ?session ?code ?units WHERE {
 
 
 def query(capsys, *args) -> tuple[int, str, str]:
-    """The command in process (the ontology stays loaded between tests)."""
-    status = cli.main(["query", *args])
+    """The command in process (the ontology stays loaded between tests), without the network wall,
+    which would cut off this test process for good; tests/test_no_outbound.py runs the real command."""
+    status = cli.main(["query", *args], wall=False)
     out, err = capsys.readouterr()
     return status, out, err
 

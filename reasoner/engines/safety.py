@@ -1,40 +1,68 @@
 """What a query may do over the closed, read-only dataset, and running it there.
 
-Shared by `chemoden query`, `chemoden serve` and the Python API, so all refuse the same queries.
-The check reads the query's tokens (comments, strings and IRIs set aside), which is enough to
-find what a read-only, closed endpoint must refuse: updates, SERVICE, and FROM / FROM NAMED
-naming a graph that is not in the dataset.
+Shared by `chemoden query`, `chemoden serve` and the Python API, so all refuse the same queries:
+updates, SERVICE (a federated query, which would make the engine send HTTP requests), and
+FROM / FROM NAMED naming a graph that is not in the dataset.
+
+The decision is made on a parse of the query by rdflib's SPARQL 1.1 grammar (the project's
+reference engine), never on a scan of its words: a SERVICE anywhere in the parse tree (in
+OPTIONAL, UNION, MINUS, GRAPH, EXISTS, a subquery; SILENT or not; to an IRI, a prefixed name or
+a variable) refuses the query, while "SERVICE" in a string or a comment is only text. The form
+(select, ask, graph) and the FROM graphs come from the same parse.
+
+Where the two engines could read one text two ways, the text is first made one that both read
+alike, and that text is what runs:
+- codepoint escapes (\\u0053, \\U00000053) are read before parsing, as SPARQL prescribes and
+  rdflib does; Oxigraph reads them only inside strings and IRIs, so an escaped quote could end
+  a string for one engine and not for the other. The engine runs the text with the escapes
+  read; a text whose escapes spell another escape is refused (it would be read twice by
+  rdflib's own engine);
+- a lone carriage return ends a comment for Oxigraph but not for rdflib's grammar: every line
+  end becomes a line feed, as Python's text files read them;
+- a character that is not Unicode (a lone surrogate, \\uD800) is refused.
+
+A text the grammar cannot read is refused: a syntax error (400) with rdflib's message, even
+where Oxigraph might accept it (SPARQL 1.2 syntax such as LATERAL, or what goes deeper than
+rdflib's recursive parser: more than about 80 triple patterns in one block, which { } groups
+split, or parentheses about 25 deep). Falling
+back to running it unchecked would make the grammar check only as good as the weaker of the
+two parsers; the network wall (engines/sandbox.py) keeps even a missed SERVICE from reaching
+anything in the processes that run queries, but it is not everywhere (the Python API, another
+operating system), so the check stands on its own.
+
+rdflib's parser takes tens of milliseconds a query, so readings are cached by text.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
+
+from pyparsing import ParseBaseException, ParseResults
+from rdflib.plugins.sparql.algebra import translatePrologue
+from rdflib.plugins.sparql.parser import expandUnicodeEscapes, expandUnicodeEscapes_re, parseQuery, parseUpdate
+from rdflib.plugins.sparql.parserutils import CompValue
 
 from ..core.errors import QueryError, QueryRefused
 from .answer import Answer
-from .protocol import LOCAL_BASE, query_dataset, resolve_iri
+from .protocol import LOCAL_BASE, query_dataset
 
 # ---------------------------------------------------------------------------
 # What a query is and whether it may run
 # ---------------------------------------------------------------------------
 
-_TOKEN = re.compile(r'''
-    (?P<comment>\#[^\r\n]*)
-  | (?P<string>"""(?:[^"\\]|\\.|"(?!""))*"""|\'\'\'(?:[^'\\]|\\.|'(?!''))*\'\'\'
-              |"(?:[^"\\\r\n]|\\.)*"|'(?:[^'\\\r\n]|\\.)*')
-  | (?P<iri><[^<>"{}|^`\\\x00-\x20]*>)
-  | (?P<var>[?$]\w+)
-  | (?P<word>[^\W\d][\w.\-]*(?::(?:[\w.\-%:]|\\.)*)?|:(?:[\w.\-%:]|\\.)*)
-  | (?P<other>\S)
-''', re.X)
-QUERY_FORMS = {"SELECT": "select", "ASK": "ask", "CONSTRUCT": "graph", "DESCRIBE": "graph"}
-UPDATE_WORDS = {"INSERT", "DELETE", "LOAD", "CLEAR", "DROP", "CREATE", "ADD", "MOVE", "COPY", "WITH"}
+QUERY_FORMS = {"SelectQuery": "select", "AskQuery": "ask", "ConstructQuery": "graph", "DescribeQuery": "graph"}
+SERVICE_REFUSED = "SERVICE (a federated query) is refused: the dataset calls nothing outside"
+UPDATE_REFUSED = "SPARQL Update is refused: the dataset is read-only"
+CACHED_UP_TO = 64_000  # characters: longer texts are parsed each time rather than kept (256 at most are)
+_LINE_END = re.compile(r"\r\n?")
+_LOCAL_ESCAPE = re.compile(r"\\([_~.\-!$&'()*+,;=/?#@%])")  # PN_LOCAL_ESC
 
 
 @dataclass(frozen=True)
 class Inspection:
-    form: str | None  # select | ask | graph; None when the text is no query the check recognises
+    form: str | None  # select | ask | graph
     from_graphs: tuple[str, ...] = ()
     from_named: tuple[str, ...] = ()
 
@@ -43,67 +71,124 @@ class Inspection:
         return bool(self.from_graphs or self.from_named)
 
 
+@dataclass(frozen=True)
+class _Reading:
+    """What the grammar made of a text: the text to run and what it is, or why it may not run."""
+
+    text: str = ""
+    inspection: Inspection | None = None
+    refusal: tuple[type[QueryError], str] | None = None
+
+
 def inspect(text: str, graph_names=None, base: str | None = None) -> Inspection:
-    """The query's form and dataset clause; raises QueryRefused for what the dataset will not run.
-    Without graph_names (the dataset is not built yet) FROM is not checked. FROM's relative IRIs
-    resolve against the query's BASE, else base, as the engine resolves them."""
-    tokens = [(m.lastgroup, m.group()) for m in _TOKEN.finditer(text) if m.lastgroup != "comment"]
-    words = [(i, value.upper()) for i, (kind, value) in enumerate(tokens) if kind == "word"]
-    prefixes: dict[str, str] = {}
-    form = None
-    n = 0
-    while n < len(tokens):  # the prologue: PREFIX and BASE declarations
-        kind, value = tokens[n]
-        if kind == "word" and value.upper() == "PREFIX" and n + 2 < len(tokens):
-            prefixes[tokens[n + 1][1].rstrip(":")] = resolve_iri(tokens[n + 2][1][1:-1], base)
-            n += 3
-        elif kind == "word" and value.upper() == "BASE":
-            if n + 1 < len(tokens) and tokens[n + 1][0] == "iri":
-                base = resolve_iri(tokens[n + 1][1][1:-1], base)
-            n += 2
-        else:
-            break
-    if n < len(tokens) and tokens[n][0] == "word":
-        first = tokens[n][1].upper()
-        if first in UPDATE_WORDS:
-            raise QueryRefused("SPARQL Update is refused: the dataset is read-only")
-        form = QUERY_FORMS.get(first)
-    if any(word == "SERVICE" for _, word in words):
-        raise QueryRefused("SERVICE (a federated query) is refused: the dataset calls nothing outside")
-    known = {str(g) for g in graph_names or ()}
+    """The query's form and dataset clause; raises QueryRefused for what the dataset will not run
+    and QueryError for what is no SPARQL query. Without graph_names (the dataset is not built
+    yet) FROM is not checked. FROM's relative IRIs resolve against the query's BASE, else base,
+    as the engine resolves them."""
+    reading = _read(text, base)
+    if reading.refusal is not None:
+        error, message = reading.refusal
+        raise error(message)
+    look = reading.inspection
+    if graph_names is not None:
+        known = {str(g) for g in graph_names}
+        for iri in look.from_graphs + look.from_named:
+            if iri not in known:
+                raise QueryRefused(f"FROM names {iri!r}, which is not a graph of this dataset "
+                                   "(nothing is ever fetched; GRAPH ?g {} lists the graphs)")
+    return look
+
+
+def _read(text: str, base: str | None = None) -> _Reading:
+    return _read_cached(text, base) if len(text) <= CACHED_UP_TO else _read_text(text, base)
+
+
+@lru_cache(maxsize=256)
+def _read_cached(text: str, base: str | None) -> _Reading:
+    return _read_text(text, base)
+
+
+def _read_text(text: str, base: str | None = None) -> _Reading:
+    try:
+        plain = expandUnicodeEscapes(text)
+    except ValueError as exc:  # \U followed by a number beyond Unicode
+        return _Reading(refusal=(QueryError, f"SPARQL syntax error: {exc}"))
+    if plain != text and expandUnicodeEscapes_re.search(plain):
+        return _Reading(refusal=(QueryRefused, "a codepoint escape that spells another escape (\\u005Cu...) is refused: "
+                                               "write the character itself"))
+    plain = _LINE_END.sub("\n", plain)
+    try:
+        plain.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        return _Reading(refusal=(QueryError, f"SPARQL syntax error: {plain[exc.start]!r} at character {exc.start + 1} "
+                                             "is not a Unicode character"))
+    try:
+        parsed = parseQuery(plain)  # plain holds no escape now: rdflib's own reading of them changes nothing
+    except ParseBaseException as exc:
+        if _is_update(plain):
+            return _Reading(refusal=(QueryRefused, UPDATE_REFUSED))
+        return _Reading(refusal=(QueryError, f"SPARQL syntax error: {' '.join(str(exc).split())}"))
+    except RecursionError:
+        return _Reading(refusal=(QueryError, "the query nests deeper than the SPARQL grammar check reads "
+                                             "(split a long block of triple patterns into { } groups, or nest fewer parentheses)"))
+    except Exception as exc:  # rdflib's parse actions raise their own kinds on odd terms
+        return _Reading(refusal=(QueryError, f"SPARQL syntax error: {type(exc).__name__}: {' '.join(str(exc).split())}"))
+    if _has_service(parsed):
+        return _Reading(refusal=(QueryRefused, SERVICE_REFUSED))
+    prologue, query = parsed[0], parsed[1]
     default, named = [], []
-    for i, word in words:
-        if word != "FROM":
-            continue
-        j = i + 1
-        target = default
-        if j < len(tokens) and tokens[j][0] == "word" and tokens[j][1].upper() == "NAMED":
-            target, j = named, j + 1
-        iri = _iri(tokens[j] if j < len(tokens) else ("other", ""), prefixes)
-        iri = iri if iri is None else resolve_iri(iri, base)
-        if graph_names is not None and iri not in known:
-            raise QueryRefused(f"FROM names {iri or 'nothing'!r}, which is not a graph of this dataset "
-                               "(nothing is ever fetched; GRAPH ?g {} lists the graphs)")
-        target.append(iri)
-    return Inspection(form, tuple(default), tuple(named))
+    try:
+        names = translatePrologue(prologue, base)
+        for clause in dict.get(query, "datasetClause") or ():  # CompValue.get answers a missing key with the key
+            if dict.get(clause, "default") is not None:
+                default.append(_graph_name(names, dict.get(clause, "default")))
+            else:
+                named.append(_graph_name(names, dict.get(clause, "named")))
+    except Exception as exc:  # an undeclared prefix: rdflib raises a bare Exception
+        return _Reading(refusal=(QueryError, f"SPARQL syntax error: {exc}"))
+    return _Reading(plain, Inspection(QUERY_FORMS[query.name], tuple(default), tuple(named)))
 
 
-def _iri(token: tuple[str, str], prefixes: dict[str, str]) -> str | None:
-    kind, value = token
-    if kind == "iri":
-        return value[1:-1]
-    if kind == "word" and ":" in value:
-        prefix, local = value.split(":", 1)
-        if prefix in prefixes:
-            return prefixes[prefix] + local
-    return None
+def _graph_name(names, term) -> str:
+    """A FROM clause's IRI, its prefix and BASE applied; rdflib keeps the backslash of an escaped
+    local name (g:a\\/b), which Oxigraph reads as g:a/b."""
+    if isinstance(term, CompValue) and term.name == "pname":
+        term = CompValue("pname", prefix=dict.get(term, "prefix"),
+                         localname=_LOCAL_ESCAPE.sub(r"\1", dict.get(term, "localname") or ""))
+    return str(names.absolutize(term))
+
+
+def _is_update(text: str) -> bool:
+    try:
+        parseUpdate(text)
+    except (ParseBaseException, RecursionError):
+        return False
+    return True
+
+
+def _has_service(parsed) -> bool:
+    """A SERVICE anywhere in the parse tree; walked without recursion, however deep the tree."""
+    todo = [parsed]
+    while todo:
+        node = todo.pop()
+        if isinstance(node, CompValue):
+            if node.name == "ServiceGraphPattern":
+                return True
+            todo.extend(dict.values(node))  # CompValue's own item access resolves variables
+        elif isinstance(node, ParseResults):
+            todo.extend(node)
+            todo.extend(node.values())
+        elif isinstance(node, (list, tuple)):
+            todo.extend(node)
+    return False
 
 
 def run(store, text: str, graph_names, *, limit: int | None = None, default_graphs=None,
         named_graphs=None, base: str | None = LOCAL_BASE) -> Answer:
     """Check and run a query over the store; every failure is a QueryError with its HTTP status.
     default_graphs and named_graphs are the protocol's default-graph-uri and named-graph-uri; base
-    is what relative IRIs resolve against (the endpoint's IRI on the server, LOCAL_BASE elsewhere)."""
+    is what relative IRIs resolve against (the endpoint's IRI on the server, LOCAL_BASE elsewhere).
+    What runs is the text as the check read it (escapes read, line ends made line feeds)."""
     known = {str(g) for g in graph_names}
     look = inspect(text, known, base)
     for field, graphs in (("default-graph-uri", default_graphs), ("named-graph-uri", named_graphs)):
@@ -113,7 +198,8 @@ def run(store, text: str, graph_names, *, limit: int | None = None, default_grap
                                    "GET /sparql lists the graphs)", field=field)
     dataset = query_dataset(look.from_graphs, look.from_named, default_graphs, named_graphs)
     try:
-        return store.run(text, default_graphs=dataset.default, named_graphs=dataset.named, base=base, limit=limit)
+        return store.run(_read(text, base).text, default_graphs=dataset.default, named_graphs=dataset.named,
+                         base=base, limit=limit)
     except SyntaxError as exc:
         raise QueryError(f"SPARQL syntax error: {' '.join(str(exc).split())}") from None
     except ValueError as exc:  # Oxigraph's evaluation errors

@@ -32,7 +32,6 @@ import uvicorn
 from rdflib import BNode, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import RDF, XSD
 from starlette.applications import Starlette
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -42,7 +41,7 @@ from ..core.errors import EXIT_INPUT, EXIT_OK, ChemodenError, InputError, QueryE
 from ..core.nesting import brackets, depth
 from ..engines.answer import MEDIA_TYPES
 from ..engines.protocol import endpoint_base, one_query, refuse_graph_store
-from ..engines.safety import inspect
+from ..engines.sandbox import unavailable
 from ..knowledge.library import library
 from .negotiation import negotiate
 from .workers import Died, Overrun, Pool, WorkerSettings, code_worker, log, query_worker
@@ -124,15 +123,11 @@ class GuardedH11Protocol(H11Protocol):
 
 def _update_as_query(params: dict) -> dict:
     """An update operation is refused (403). But SPARQLWrapper, reading a query's comment lines,
-    sends some queries as updates ('add' in '# ... add-on codes'): what is a query is run as one."""
+    sends some queries as updates ('add' in '# ... add-on codes'): one text is sent on as a query,
+    and the worker's grammar check refuses it (403) if it is an update."""
     texts = params.get("update", [])
     if len(texts) == 1 and "query" not in params:
-        try:
-            form = inspect(texts[0]).form
-        except QueryError:
-            form = None
-        if form is not None:
-            return {**{k: v for k, v in params.items() if k != "update"}, "query": texts}
+        return {**{k: v for k, v in params.items() if k != "update"}, "query": texts}
     raise Refusal(403, "SPARQL Update is refused: the endpoint is read-only")
 
 
@@ -170,6 +165,7 @@ class Endpoint:
                           code_workers, retry_after=retry)
         self.pools = (self.short, self.long, self.coder)
         self.heavy: OrderedDict[str, None] = OrderedDict()  # queries that overran the short budget
+        self.wall_reason = unavailable()  # why the workers' network wall cannot go up (None: it does)
         self.assets = find_assets()
 
     async def start(self) -> None:
@@ -338,14 +334,10 @@ class App:
         limits = self.endpoint.limits
         check_nesting(text, limits)
         base = endpoint_base(request.headers.get("host"), request.scope["server"] or ("127.0.0.1", 0))
-        try:
-            look = await run_in_threadpool(inspect, text, self.endpoint.graphs, base)
-        except QueryError as exc:
-            raise Refusal(exc.status, exc.message) from None
+        # The grammar check (SERVICE, updates, FROM) runs in the worker, under the time limit: a
+        # long text costs the server's own process nothing
         explicit = (params.get("format") or params.get("output") or [None])[0]
         accept = request.headers.get("accept")
-        if look.form is not None:
-            negotiate(look.form, accept, explicit)  # a 406 before the query runs
         default_graphs = params.get("default-graph-uri") or None
         named_graphs = params.get("named-graph-uri") or None
         status, fmt, body = await self.endpoint.query(
@@ -431,6 +423,7 @@ class App:
                   "query_workers": e.short.pids + e.long.pids, "short_lane": e.short.pids, "long_lane": e.long.pids,
                   "coding_workers": e.coder.pids, "restarts": sum(p.restarts for p in e.pools),
                   "worker_deaths": sum(p.deaths for p in e.pools), "heavy_queries_remembered": len(e.heavy),
+                  "network_wall": e.wall_reason is None, "network_wall_reason": e.wall_reason,
                   "limits": asdict(e.limits), "allowed_hosts": sorted(e.access.hosts),
                   "allowed_origins": sorted(e.access.origins)}
         return Response(json.dumps(status).encode("utf-8"), 200, media_type="application/json")
@@ -633,6 +626,10 @@ def serve(dataset, ontology, *, host: str = "127.0.0.1", port: int = 8000, worke
         if server.started:
             log(f"SPARQL endpoint http://{shown}:{bound_port}/sparql ; query page http://{shown}:{bound_port}/ "
                 f"({len(endpoint.graphs)} graphs, {endpoint.sessions} sessions; Ctrl-C stops)")
+            reason = endpoint.wall_reason
+            log("outbound network blocked in the worker processes (seccomp)" if reason is None else
+                f"warning: outbound network not blocked in the workers ({reason}); SERVICE is still refused "
+                "by the SPARQL grammar check")
             if host not in LOOPBACK:
                 log(f"warning: listening on {host}, reachable from other machines; answering for hosts "
                     f"{', '.join(sorted(access.hosts))}")

@@ -32,6 +32,7 @@ from ..coding.entry import Coder, check_profile
 from ..core.errors import ChemodenError, QueryError, Refusal
 from ..engines.answer import render
 from ..engines.safety import run
+from ..engines.sandbox import forbid_network
 from ..engines.store import load_store
 from ..intake.files import Record
 from .negotiation import negotiate
@@ -57,6 +58,9 @@ def _enter(settings: WorkerSettings) -> None:
 
 
 def _on_big_stack(target, *args) -> None:
+    # rdflib's SPARQL grammar (the SERVICE check) recurses ~40 frames per level of nesting: room
+    # for the nesting the server admits, which this stack holds many times over
+    sys.setrecursionlimit(20_000)
     threading.stack_size(STACK_BYTES)
     thread = threading.Thread(target=target, args=args, name="requests")
     thread.start()
@@ -73,6 +77,7 @@ def query_worker(conn, saved: str, kind: str, graph_names: list[str], settings: 
 
 def _query_loop(conn, saved, kind, graph_names, settings: WorkerSettings) -> None:
     store = load_store(Path(saved), kind)
+    forbid_network()  # what is left for this process is running users' queries: it needs no network
     conn.send("ready")
     while True:
         try:
@@ -106,6 +111,7 @@ def code_worker(conn, ontology_dir: str, profile: str | None, engine: str, setti
 
 def _code_loop(conn, ontology_dir, profile, engine) -> None:
     coder = Coder(ontology_dir, engine=engine).prepare()
+    forbid_network()  # coding reads nothing from the network either
     conn.send("ready")
     while True:
         try:
