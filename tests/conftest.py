@@ -31,6 +31,9 @@ def ontology():
     return load_ontology()
 
 
+ENDPOINT_LOG: dict = {}  # where the endpoint below writes its log (worker deaths, warnings)
+
+
 @pytest.fixture(scope="session")
 def endpoint(tmp_path_factory):
     """`chemoden serve` on a free loopback port, over the example sessions, with limits small
@@ -43,6 +46,7 @@ def endpoint(tmp_path_factory):
 
     root = TESTS.parent
     log = tmp_path_factory.mktemp("serve") / "serve.log"
+    ENDPOINT_LOG["path"] = log
     with log.open("w") as err:
         proc = subprocess.Popen([sys.executable, "-m", "reasoner", "serve", "--port", "0", "--session", "examples",
                                  "--timeout", "2", "--max-rows", "2000", "--max-request", "100000", "--workers", "2",

@@ -56,9 +56,13 @@ def test_fast_path_in_one_chunk_equals_one_by_one(ontology):
     assert [r.as_dict() for r in chunk] == [code(s, ontology, engine="fast").as_dict() for s in sessions]
 
 
-SEEDS = [p for p in CASES if p.stem.startswith("seed-")]
+# The joint reference is checked against one owlrl run per session on seed examples of the
+# article, in the xdist group of their chunk (so its reference is computed once). Two suffice:
+# what they check is that sessions in one closure do not see each other, not any one rule.
+SEEDS = [p for p in CASES if p.stem.startswith("seed-")][:2]
 
 
-@pytest.mark.parametrize("path", SEEDS, ids=[p.stem for p in SEEDS])
+@pytest.mark.parametrize("path", [pytest.param(p, id=p.stem, marks=pytest.mark.xdist_group(f"parity{FIXTURES.index(p) // CHUNK}"))
+                                  for p in SEEDS])
 def test_plain_reference_equals_joint_reference(path, ontology):
     assert code(_session(path, ontology), ontology, engine="owlrl").as_dict() == _reference(path, ontology)

@@ -14,6 +14,7 @@ from pathlib import Path
 from xml.dom.minidom import parseString
 
 import pytest
+from conftest import ENDPOINT_LOG
 from rdflib import Graph, URIRef
 from rdflib.namespace import RDF
 from rdflib.query import Result
@@ -192,6 +193,9 @@ def test_an_over_long_query_is_stopped_and_others_are_served_meanwhile(endpoint)
         time.sleep(0.2)
     gone = set(before["query_workers"]) - set(after["query_workers"])
     assert len(gone) >= 1 and not any(Path(f"/proc/{pid}").exists() for pid in gone)
+    # and each end is in the log, with how the process ended
+    log = ENDPOINT_LOG["path"].read_text()
+    assert all(f"query worker {pid} was stopped after the time limit" in log for pid in gone), log
     assert client(endpoint, "ASK { ?s a <https://w3id.org/chemoden#Session> }").query().convert()["boolean"] is True
 
 

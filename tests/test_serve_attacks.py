@@ -109,6 +109,35 @@ def test_a_client_trickling_its_headers_is_cut_off(endpoint):
         assert closed and time.monotonic() - start < 6
 
 
+def test_many_trickling_clients_do_not_lock_others_out(endpoint):
+    """300 connections sending headers a byte at a time (a slowloris): others are still served at
+    once, and the server closes the slow ones after the client timeout."""
+    host, port = endpoint.split("//")[1].split(":")
+    slow = []
+    for _ in range(300):
+        sock = socket.create_connection((host, int(port)), timeout=10)
+        sock.sendall(b"GET /status HTTP/1.1\r\nX-Slow: ")
+        slow.append(sock)
+    try:
+        start = time.monotonic()
+        assert http(f"{endpoint}/status")[0] == 200
+        assert time.monotonic() - start < 2
+        time.sleep(3.5)  # past the 2 s client timeout
+        closed = 0
+        for sock in slow:
+            try:
+                sock.sendall(b"x")
+                closed += sock.recv(1, socket.MSG_DONTWAIT) == b""
+            except BlockingIOError:
+                pass
+            except OSError:
+                closed += 1
+        assert closed == len(slow)
+    finally:
+        for sock in slow:
+            sock.close()
+
+
 def test_a_body_over_the_limit_is_refused_without_reading_it(endpoint):
     headers = f"Content-Length: {50_000_000}\r\n"
     assert status_of(raw(endpoint, _post("/sparql", headers, b"ASK {}"))) == 413
