@@ -31,7 +31,8 @@ browser:
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	  else echo "note: chromium not installed (needs root and apt-get); the browser test will be skipped"; fi; }
 
-run: $(STAMP)
+# also the query page's YASGUI files: `chemoden serve` right after `make run` shows the full page
+run: $(STAMP) $(WEB)
 	$(BIN)/chemoden code examples/; status=$$?; \
 	  if [ $$status -gt 1 ]; then exit $$status; fi
 
