@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 # YASGUI for the query page of `chemoden serve`, from the npm registry (package-lock.json)
 WEB    := node_modules/.package-lock.json
 
-.PHONY: run test setup clean golden bench browser fuzz load lab code-map strip-notebooks
+.PHONY: run test setup clean golden bench browser fuzz load lab code-map vocabulary strip-notebooks
 
 setup: $(STAMP) $(WEB) browser
 
@@ -31,7 +31,8 @@ browser:
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	  else echo "note: chromium not installed (needs root and apt-get); the browser test will be skipped"; fi; }
 
-run: $(STAMP)
+# also the query page's YASGUI files: `chemoden serve` right after `make run` shows the full page
+run: $(STAMP) $(WEB)
 	$(BIN)/chemoden code examples/; status=$$?; \
 	  if [ $$status -gt 1 ]; then exit $$status; fi
 
@@ -65,6 +66,11 @@ strip-notebooks: $(LAB)
 # The README's picture of the code map, drawn from the ontology
 code-map: $(STAMP)
 	$(BIN)/python -m reasoner.surfaces.codemap docs/code-map.png
+
+# docs/vocabulary.md, the vocabulary reference, generated from the ontology (run after changing
+# any ontology/*.ttl; tests/test_vocabulary.py fails when it is out of date)
+vocabulary: $(STAMP)
+	$(BIN)/python -m reasoner.knowledge.vocabulary docs/vocabulary.md
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench.py

@@ -11,9 +11,10 @@ import argparse
 import logging
 import os
 import sys
+import textwrap
 
 from .coding.entry import Coder, check_profile
-from .core.errors import EXIT_CONFLICTS, EXIT_INPUT, EXIT_INTERNAL, EXIT_OK, ChemodenError, InputError
+from .core.errors import EXIT_CONFLICTS, EXIT_INPUT, EXIT_INTERNAL, EXIT_OK, ChemodenError, InputError, exit_codes
 from .core.version import __version__
 from .engines import registry
 from .engines.answer import render
@@ -28,75 +29,161 @@ from .surfaces.dataset import build
 from .surfaces.serve import Limits, serve
 
 
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """Each option's default after its help, and descriptions and epilogs with their line breaks
+    (their examples and exit codes are laid out by hand). No default is shown where there is none to show (no value,
+    a flag that is off, an empty list) or where the help already says what the default is."""
+
+    def _fill_text(self, text, width, indent):
+        # a laid-out block (a heading, then indented lines: examples, exit codes) stays as written;
+        # prose is filled to the terminal's width
+        return "\n\n".join(block if "\n " in block else textwrap.fill(" ".join(block.split()), width,
+                                                                       initial_indent=indent, subsequent_indent=indent)
+                             for block in text.split("\n\n"))
+
+    def _get_help_string(self, action):
+        help = action.help or ""
+        if action.default is None or action.default is False or action.default == [] or "default" in help:
+            return help
+        return super()._get_help_string(action)
+
+
+def _epilog(command: str, *examples: str) -> str:
+    """A command's epilog: its examples, then its exit codes (core/errors.py holds their meanings)."""
+    lines = "\n".join(f"  {example}" for example in examples)
+    return f"Example:\n{lines}\n\n{exit_codes(command)}"
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="chemoden", description="Derive chemodenervation billing codes from treatment sessions.")
+    parser = argparse.ArgumentParser(
+        prog="chemoden", formatter_class=_HelpFormatter,
+        description="Derive chemodenervation billing codes from treatment sessions.",
+        epilog="Example:\n  chemoden code examples/seed-63m-torticollis.json\n  chemoden COMMAND --help\n\n"
+               + exit_codes())
     parser.add_argument("--version", action="version", version=f"chemoden {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
-    code_p = sub.add_parser("code", help="code session files (JSON, JSON-LD or Turtle; folders; - for standard input)")
-    audit_p = sub.add_parser("audit", help="check the claim in each session (its billed lines) against the documentation")
+    ontology_help = "ontology folder (default: $CHEMODEN_ONTOLOGY, else the shipped one)"
+    profile_help = "policy profile name (default: the session's, else the ontology's default; see chemoden profiles)"
+    code_p = sub.add_parser(
+        "code", formatter_class=_HelpFormatter,
+        help="code session files (JSON, JSON-LD or Turtle; folders; - for standard input)",
+        description="Code each session: the billing lines (codes, units, modifiers) with why each is billed, the "
+                    "conflicts the documentation shows, and notes. A session with a claim (\"billed\") is also "
+                    "audited. FILE is a session file (JSON, JSON-LD or Turtle), a folder of them, or - for "
+                    "standard input.",
+        epilog=_epilog("code", "chemoden code examples/seed-63m-torticollis.json",
+                       "chemoden code --format json --profile rt-lt examples/"))
+    audit_p = sub.add_parser(
+        "audit", formatter_class=_HelpFormatter,
+        help="check the claim in each session (its billed lines) against the documentation",
+        description="Check the claim each session carries (\"billed\": its billed lines) against what the "
+                    "documentation supports: every finding with its rule, severity, message and the corrected "
+                    "line(s). A session without a claim is an input error.",
+        epilog=_epilog("audit", "chemoden audit examples/audit-53m-claim-as-printed.json"))
     for p in (code_p, audit_p):
-        p.add_argument("files", nargs="+", metavar="FILE")
-        p.add_argument("--format", choices=("table", "json", "turtle"), default="table")
-        p.add_argument("--profile", help="policy profile name (default: the session's, else the ontology's default)")
+        p.add_argument("files", nargs="+", metavar="FILE", help="session files or folders; - reads standard input")
+        p.add_argument("--format", choices=("table", "json", "turtle"), default="table",
+                       help="table for people; json: one object per session a line; turtle: the session graph, "
+                            "its inferences and its result")
+        p.add_argument("--profile", help=profile_help)
         p.add_argument("--engine", choices=registry.CHOICES, default="auto", help=registry.HELP)
-        p.add_argument("--ontology", help="ontology folder (default: the shipped one, or $CHEMODEN_ONTOLOGY)")
-    batch_p = sub.add_parser("batch", help="code a JSON Lines file (or a folder of session files) into JSON Lines, in input order")
-    batch_p.add_argument("input", metavar="INPUT")
-    batch_p.add_argument("-o", "--output", required=True, metavar="OUTPUT")
+        p.add_argument("--ontology", help=ontology_help)
+    batch_p = sub.add_parser(
+        "batch", formatter_class=_HelpFormatter,
+        help="code a JSON Lines file (or a folder of session files) into JSON Lines, in input order",
+        description="Code a JSON Lines file (one session a line) or a folder of session files into OUTPUT, one "
+                    "JSON object per input record, in input order: what `code --format json` prints, or an error "
+                    "record for a record that cannot be coded (the batch goes on). A progress bar shows on a "
+                    "terminal; a summary ends the run.",
+        epilog=_epilog("batch", "chemoden batch sessions.jsonl -o results.jsonl --jobs 2",
+                       "chemoden batch sessions.jsonl -o results.jsonl --resume",
+                       "chemoden batch sessions.jsonl -o results.jsonl --dask local --jobs 4"))
+    batch_p.add_argument("input", metavar="INPUT", help="a JSON Lines file, or a folder of session files")
+    batch_p.add_argument("-o", "--output", required=True, metavar="OUTPUT", help="the JSON Lines file to write")
     batch_p.add_argument("--jobs", type=int, default=0, help="worker processes (default: the cores available)")
     batch_p.add_argument("--resume", action="store_true", help="skip the records OUTPUT already holds")
     batch_p.add_argument("--quiet", action="store_true", help="no progress bar")
-    batch_p.add_argument("--chunk-size", type=int, default=64, help="sessions reasoned and queried together (default 64)")
+    batch_p.add_argument("--chunk-size", type=int, default=64, help="sessions reasoned and queried together")
     batch_p.add_argument("--dask", metavar="SCHEDULER", help="run on a Dask cluster: 'local' (a local cluster of --jobs "
-                         "worker processes) or a scheduler address such as tcp://10.0.0.5:8786")
-    batch_p.add_argument("--profile")
-    batch_p.add_argument("--engine", choices=registry.CHOICES, default="auto")
-    batch_p.add_argument("--ontology")
-    profiles_p = sub.add_parser("profiles", help="list the policy profiles")
-    profiles_p.add_argument("--ontology")
-    query_p = sub.add_parser("query", help="run SPARQL (text, a .rq file or a library query name) over the ontology "
-                             "and coded sessions")
-    query_p.add_argument("query", nargs="?", metavar="QUERY")
+                         "worker processes) or a scheduler address such as tcp://10.0.0.5:8786 (default: no cluster)")
+    batch_p.add_argument("--profile", help=profile_help)
+    batch_p.add_argument("--engine", choices=registry.CHOICES, default="auto", help=registry.HELP)
+    batch_p.add_argument("--ontology", help=ontology_help)
+    profiles_p = sub.add_parser(
+        "profiles", formatter_class=_HelpFormatter, help="list the policy profiles",
+        description="List the policy profiles (ontology/profiles.ttl): each name, the default marked, and what "
+                    "it chooses where sources disagree. Choose one with --profile NAME or the session field "
+                    "\"profile\".",
+        epilog=_epilog("profiles", "chemoden profiles"))
+    profiles_p.add_argument("--ontology", help=ontology_help)
+    query_p = sub.add_parser(
+        "query", formatter_class=_HelpFormatter,
+        help="run SPARQL (text, a .rq file or a library query name) over the ontology and coded sessions",
+        description="Run a read-only SPARQL query over the dataset: the ontology, its OWL-RL inferences and the "
+                    "sessions given with --session, coded first. QUERY is SPARQL text, a .rq file or the name of "
+                    "a library query (--list shows them). Updates, SERVICE and FROM naming a graph outside the "
+                    "dataset are refused. The vocabulary the queries use is described in docs/vocabulary.md "
+                    "(and at /vocabulary of chemoden serve).",
+        epilog=_epilog("query", "chemoden query --list", "chemoden query code-frequencies --session examples/",
+                       "chemoden query --format csv 'PREFIX cd: <https://w3id.org/chemoden#> "
+                       "SELECT ?x ?y WHERE { ?x cd:billingRegion ?y } LIMIT 10'"))
+    query_p.add_argument("query", nargs="?", metavar="QUERY",
+                         help="SPARQL text, a .rq file or a library query name (default: none; give one or --list)")
     query_p.add_argument("--list", action="store_true", help="list the library queries")
     query_p.add_argument("--format", choices=("table", "json", "csv", "tsv", "turtle"), default="table",
                          help="json: SPARQL 1.1 results JSON (JSON-LD for CONSTRUCT/DESCRIBE); turtle: CONSTRUCT/DESCRIBE")
-    serve_p = sub.add_parser("serve", help="a SPARQL 1.1 endpoint with a YASGUI page over the same dataset")
-    serve_p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
-    serve_p.add_argument("--port", type=int, default=8000)
+    serve_p = sub.add_parser(
+        "serve", formatter_class=_HelpFormatter,
+        help="a SPARQL 1.1 endpoint with a YASGUI page over the same dataset",
+        description="Serve the dataset of chemoden query over HTTP: a read-only SPARQL 1.1 Protocol endpoint at "
+                    "/sparql, a query page (YASGUI) at /, the vocabulary reference at /vocabulary, and POST /code "
+                    "for one JSON session. Queries run in worker processes within the limits below. It listens "
+                    "on this machine only unless --host says otherwise.",
+        epilog=_epilog("serve", "chemoden serve --session examples/    (then open http://127.0.0.1:8000/)",
+                       "chemoden serve --session examples/ --port 8080 --timeout 60"))
+    serve_p.add_argument("--host", default="127.0.0.1", help="address to bind; 127.0.0.1 is this machine only")
+    serve_p.add_argument("--port", type=int, default=8000, help="port to listen on")
     limits = Limits()
-    serve_p.add_argument("--workers", type=int, default=2, help="query worker processes of the short lane (default 2)")
+    serve_p.add_argument("--workers", type=int, default=2, help="query worker processes of the short lane")
     serve_p.add_argument("--long-workers", type=int, default=1,
-                         help="query worker processes for queries over the short budget (default 1)")
-    serve_p.add_argument("--code-workers", type=int, default=1, help="worker processes for POST /code (default 1)")
-    serve_p.add_argument("--timeout", type=float, default=limits.timeout, help="seconds a query may run (default 30)")
+                         help="query worker processes for queries over the short budget")
+    serve_p.add_argument("--code-workers", type=int, default=1, help="worker processes for POST /code")
+    serve_p.add_argument("--timeout", type=float, default=limits.timeout, help="seconds a query may run")
     serve_p.add_argument("--short-budget", type=float, default=limits.short_budget,
-                         help="seconds a query may run in the short lane before the long lane takes it (default 2)")
+                         help="seconds a query may run in the short lane before the long lane takes it")
     serve_p.add_argument("--queue-wait", type=float, default=limits.queue_wait,
-                         help="seconds a request waits for a free worker before a 503 with Retry-After (default 5)")
-    serve_p.add_argument("--max-rows", type=int, default=limits.max_rows, help="most result rows or triples (default 100000)")
+                         help="seconds a request waits for a free worker before a 503 with Retry-After")
+    serve_p.add_argument("--max-rows", type=int, default=limits.max_rows, help="most result rows or triples")
     serve_p.add_argument("--max-request", type=int, default=limits.max_request,
-                         help="largest request body or URL in bytes (default 1000000)")
+                         help="largest request body or URL in bytes")
     serve_p.add_argument("--max-response", type=int, default=limits.max_response,
-                         help="largest answer in bytes (default 67108864)")
+                         help="largest answer in bytes")
     serve_p.add_argument("--client-timeout", type=float, default=limits.header_timeout,
-                         help="seconds a client may take to send a request's headers, and again its body (default 10)")
+                         help="seconds a client may take to send a request's headers, and again its body")
     serve_p.add_argument("--max-connections", type=int, default=limits.max_connections,
-                         help="open connections; past it new requests get a 503 (default 500)")
+                         help="open connections; past it new requests get a 503")
     serve_p.add_argument("--worker-memory", type=int, default=limits.worker_memory,
-                         help="MiB of address space per worker process; 0: no limit (default 2048)")
+                         help="MiB of address space per worker process; 0: no limit")
     serve_p.add_argument("--allow-host", action="append", default=[], metavar="NAME",
                          help="also answer requests whose Host is NAME (repeatable; default: the bound address, "
                               "and localhost when bound to loopback)")
     serve_p.add_argument("--allow-origin", action="append", default=[], metavar="ORIGIN",
-                         help="also run POSTs sent by web pages of ORIGIN, e.g. https://app.example.org (repeatable)")
+                         help="also run POSTs sent by web pages of ORIGIN, e.g. https://app.example.org (repeatable; "
+                              "default: the page's own origin only)")
     for p in (query_p, serve_p):
         p.add_argument("--session", action="append", default=[], metavar="FILE_OR_DIR",
-                       help="code these sessions and add them (repeatable; folders and JSON Lines too)")
-        p.add_argument("--profile")
-        p.add_argument("--engine", choices=registry.CHOICES, default="auto")
-        p.add_argument("--ontology")
-    check_p = sub.add_parser("check", help="check an ontology folder: shapes, quality checks, OWL-RL consistency, "
-                             "SPARQL syntax (exit 0 clean, 1 problems, 2 unreadable)")
+                       help="code these sessions and add them (repeatable; folders and JSON Lines too; "
+                            "default: none, the ontology only)")
+        p.add_argument("--profile", help=profile_help)
+        p.add_argument("--engine", choices=registry.CHOICES, default="auto", help=registry.HELP)
+        p.add_argument("--ontology", help=ontology_help)
+    check_p = sub.add_parser(
+        "check", formatter_class=_HelpFormatter,
+        help="check an ontology folder: shapes, quality checks, OWL-RL consistency, SPARQL syntax",
+        description="Check an ontology folder as a maintainer edits it: prefixes, Turtle and SPARQL syntax, the "
+                    "SHACL shapes, the quality checks (qc/*-violation.rq) and OWL-RL consistency. Each problem is "
+                    "one line, FILE:LINE: SUBJECT: what to fix [check], in file and line order.",
+        epilog=_epilog("check", "chemoden check", "chemoden check --all path/to/ontology-copy"))
     check_p.add_argument("path", nargs="?", metavar="PATH", help="ontology folder (default: the shipped one)")
     check_p.add_argument("--all", "--verbose", dest="all", action="store_true",
                          help="list every problem (by default a check with more than "

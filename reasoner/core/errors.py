@@ -9,11 +9,52 @@ Exit codes (README, "Exit codes"):
 
 from __future__ import annotations
 
+import textwrap
+
 EXIT_OK = 0
 EXIT_CONFLICTS = 1  # coded, with at least one error-severity conflict
 EXIT_INPUT = 2  # the input could not be coded
 EXIT_ONTOLOGY = 3  # the ontology or a rule file is broken (a maintainer's error)
 EXIT_INTERNAL = 4  # a bug
+
+# What each exit code means, as `chemoden COMMAND --help` prints it (README "Exit codes" is the long
+# form): the general meaning, and where a command means something narrower, its own. Kept here so
+# that every command's help takes its lines from one table.
+EXIT_MEANINGS = {
+    EXIT_OK: "every session coded",
+    EXIT_CONFLICTS: "coded, with at least one error-severity conflict or audit finding",
+    EXIT_INPUT: "input error: one line on stderr names the file, the field and the value; other files are still coded",
+    EXIT_ONTOLOGY: "the ontology or a rule file is broken: its problems are printed as FILE:LINE lines",
+    EXIT_INTERNAL: "internal error (a bug: please report it)",
+}
+COMMAND_EXITS = {
+    "code": {EXIT_OK: None, EXIT_CONFLICTS: None, EXIT_INPUT: None, EXIT_ONTOLOGY: None, EXIT_INTERNAL: None},
+    "audit": {EXIT_OK: "every claim holds (warnings allowed)",
+              EXIT_CONFLICTS: "a claim has at least one error-severity finding",
+              EXIT_INPUT: "input error (a session without a claim too): one line on stderr names the file, the field "
+                          "and the value; other files are still audited",
+              EXIT_ONTOLOGY: None, EXIT_INTERNAL: None},
+    "batch": {EXIT_OK: "every record coded", EXIT_CONFLICTS: "a record has an error-severity finding",
+              EXIT_INPUT: "a record could not be coded (its error record says why), or INPUT cannot be read",
+              EXIT_ONTOLOGY: None, EXIT_INTERNAL: None},
+    "profiles": {EXIT_OK: "listed", EXIT_ONTOLOGY: None, EXIT_INTERNAL: None},
+    "query": {EXIT_OK: "answered", EXIT_INPUT: "a refused or malformed query, a bad option, or a session that "
+                                               "could not be read (reported on stderr and left out)",
+              EXIT_ONTOLOGY: None, EXIT_INTERNAL: None},
+    "serve": {EXIT_OK: "stopped (Ctrl-C)", EXIT_INPUT: "a bad option, the address cannot be bound, or a session "
+                                                       "could not be read (reported on stderr and left out)",
+              EXIT_ONTOLOGY: None, EXIT_INTERNAL: None},
+    "check": {EXIT_OK: "no problem found", EXIT_CONFLICTS: "problems found (one FILE:LINE line each)",
+              EXIT_INPUT: "PATH cannot be read", EXIT_INTERNAL: None},
+}
+
+
+def exit_codes(command: str | None = None) -> str:
+    """The 'Exit codes:' lines of a command's --help (every code, in general, without a command)."""
+    meanings = COMMAND_EXITS.get(command, dict.fromkeys(EXIT_MEANINGS))
+    return "Exit codes:\n" + "\n".join(
+        textwrap.fill(meaning or EXIT_MEANINGS[code], 100, initial_indent=f"  {code}  ", subsequent_indent="     ")
+        for code, meaning in meanings.items())
 
 
 class ChemodenError(Exception):

@@ -13,6 +13,7 @@ limit, so heavy queries cannot take every worker.
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import hashlib
 import json
@@ -42,6 +43,7 @@ from ..core.nesting import brackets, depth
 from ..engines.answer import MEDIA_TYPES
 from ..engines.protocol import endpoint_base, one_query, refuse_graph_store
 from ..engines.sandbox import unavailable
+from ..knowledge import vocabulary
 from ..knowledge.library import library
 from .negotiation import negotiate
 from .workers import Died, Overrun, Pool, WorkerSettings, code_worker, log, query_worker
@@ -152,6 +154,7 @@ class Endpoint:
         self.graphs = dict(sorted(dataset.graphs.items()))
         self.sessions = len(dataset.sessions)
         self.library = library(ontology.directory)
+        self.ontology_graph = ontology.graph  # the asserted ontology, which /vocabulary describes
         self._tmp = tempfile.TemporaryDirectory(prefix="chemoden-serve-")
         saved = str(dataset.store.save(Path(self._tmp.name)))
         kind, names = dataset.store.kind, list(self.graphs)
@@ -296,6 +299,7 @@ def _params(query_string: str) -> dict:
 class App:
     def __init__(self, endpoint: Endpoint):
         self.endpoint = endpoint
+        self._vocabulary: bytes | None = None
 
     # -- /sparql ----------------------------------------------------------------
     async def sparql(self, request: Request) -> Response:
@@ -410,6 +414,18 @@ class App:
                "img-src 'self' data:; font-src 'self' data:; connect-src 'self'; form-action 'self'; "
                "base-uri 'none'; frame-ancestors 'none'")
         return Response(html.encode("utf-8"), 200, media_type="text/html; charset=utf-8",
+                        headers={"Content-Security-Policy": csp, "X-Frame-Options": "DENY",
+                                 "Referrer-Policy": "no-referrer"})
+
+    async def vocabulary(self, request: Request) -> Response:
+        if self._vocabulary is None:  # built once, on first asking, off the event loop (a few tenths of a second)
+            reference = await asyncio.to_thread(vocabulary.build, self.endpoint.ontology_graph)
+            self._vocabulary = vocabulary.page(reference).encode("utf-8")
+        # a static page: no script at all, its one inline style by hash, never framed
+        style = base64.b64encode(hashlib.sha256(vocabulary.STYLE.encode("utf-8")).digest()).decode("ascii")
+        csp = (f"default-src 'none'; style-src 'sha256-{style}'; base-uri 'none'; form-action 'none'; "
+               "frame-ancestors 'none'")
+        return Response(self._vocabulary, 200, media_type="text/html; charset=utf-8",
                         headers={"Content-Security-Policy": csp, "X-Frame-Options": "DENY",
                                  "Referrer-Policy": "no-referrer"})
 
@@ -559,6 +575,7 @@ def build_app(endpoint: Endpoint):
                 Route("/sparql", routes.sparql, methods=["GET", "HEAD", "POST"]),
                 Route("/code", routes.code, methods=["POST"]),
                 Route("/queries", routes.queries, methods=["GET", "HEAD"]),
+                Route("/vocabulary", routes.vocabulary, methods=["GET", "HEAD"]),
                 Route("/status", routes.status, methods=["GET", "HEAD"]),
                 Route("/favicon.ico", routes.favicon, methods=["GET", "HEAD"]),
                 Route("/static/{name:path}", routes.static, methods=["GET", "HEAD"])],
