@@ -10,9 +10,10 @@ POST, varied formats) or a generated session to POST /code. Each heavy client lo
 that run until the time limit or grow without end (their refusals are expected and counted
 apart). Prints one table per run: requests, throughput, p50/p99 latency of the cheap queries and
 of POST /code, errors of the ordinary clients (any status other than 200, or a failed connection),
-and the memory of the server and its workers sampled through the run (first, largest, last).
-Exit 1 when an ordinary client saw an error, the cheap queries' p99 is over 250 ms, or memory grew
-by more than a quarter from the first sample after warm-up to the last.
+the worker processes ended and replaced, and the memory of the server and its workers sampled
+through the run (first, largest, last, and the lowest of the first and last quarters). Exit 1 when
+an ordinary client saw an error, the cheap queries' p99 is over 250 ms, or the memory's floor grew
+by more than a quarter from the first quarter of the run (after warm-up) to the last.
 """
 
 from __future__ import annotations
@@ -181,6 +182,14 @@ def run(clients: int = 50, seconds: float = 60.0, workers: int = 2, stream=sys.s
         for t in threads:
             t.join()
         elapsed = time.monotonic() - begin
+        try:
+            host, port = url.split("//")[1].split(":")
+            conn = http.client.HTTPConnection(host, int(port), timeout=30)
+            conn.request("GET", "/status")
+            status = json.loads(conn.getresponse().read())
+            conn.close()
+        except (OSError, http.client.HTTPException, ValueError):
+            status = {}
     finally:
         server.terminate()
         try:
@@ -195,6 +204,10 @@ def run(clients: int = 50, seconds: float = 60.0, workers: int = 2, stream=sys.s
     cheap = [t for k, t in results if k == "query"]
     coded = [t for k, t in results if k == "code"]
     warm = [m for t, m in samples if t >= min(seconds * 0.2, 5)] or [m for _, m in samples]
+    # Flat means no growth of the floor: heavy queries in flight make peaks (their workers are
+    # killed at the time limit), a leak raises the lowest memory of the last quarter over the first's
+    quarter = max(1, len(warm) // 4)
+    floor_first, floor_last = min(warm[:quarter], default=0.0), min(warm[-quarter:], default=0.0)
     report = {
         "clients": clients, "heavy_clients": heavy, "code_workers": code_workers, "seconds": round(elapsed, 1),
         "requests": len(results) + len(errors), "queries": len(cheap), "codes": len(coded),
@@ -207,7 +220,9 @@ def run(clients: int = 50, seconds: float = 60.0, workers: int = 2, stream=sys.s
         "memory_first_mib": round(warm[0], 1) if warm else 0.0,
         "memory_max_mib": round(max(warm), 1) if warm else 0.0, "memory_last_mib": round(warm[-1], 1) if warm else 0.0,
     }
-    report["memory_flat"] = bool(warm) and warm[-1] <= warm[0] * 1.25
+    report["memory_floor_first_mib"], report["memory_floor_last_mib"] = round(floor_first, 1), round(floor_last, 1)
+    report["memory_flat"] = bool(warm) and floor_last <= floor_first * 1.25
+    report["worker_restarts"] = status.get("restarts")
     report["p99_met"] = report["query_p99_ms"] <= P99_TARGET_MS
     rows = [("clients (+ heavy) / coding workers", f"{clients} (+ {heavy}) / {code_workers}"),
             ("duration", f"{report['seconds']} s"),
@@ -219,9 +234,11 @@ def run(clients: int = 50, seconds: float = 60.0, workers: int = 2, stream=sys.s
             ("errors (ordinary clients)", report["errors"]),
             ("heavy queries sent (statuses)", f"{report['heavy_requests']} "
                                               f"({', '.join(f'{k}: {v}' for k, v in report['heavy_statuses'].items())})"),
+            ("worker processes ended and replaced", report["worker_restarts"]),
             ("server memory, first / largest / last", f"{report['memory_first_mib']} / {report['memory_max_mib']} / "
                                                       f"{report['memory_last_mib']} MiB"),
-            ("memory flat (last <= 1.25 x first)", "yes" if report["memory_flat"] else "NO")]
+            ("memory floor, first / last quarter", f"{report['memory_floor_first_mib']} / {report['memory_floor_last_mib']} MiB"),
+            ("memory flat (floor grew < 25 %)", "yes" if report["memory_flat"] else "NO")]
     width = max(len(r[0]) for r in rows)
     print("\n".join(f"{name.ljust(width)}  {value}" for name, value in rows), file=stream, flush=True)
     for error in errors[:10]:

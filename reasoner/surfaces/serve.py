@@ -65,7 +65,7 @@ class Limits:
     max_response: int = 64 * 1024 * 1024  # bytes of a rendered answer
     max_depth: int = 64  # nesting of brackets in a query, or of arrays and objects in a session
     max_brackets: int = 20_000  # brackets in a query, in any context (the hard bound on nesting)
-    short_budget: float = 2.0  # seconds a query may run in the short lane before the long lane takes it
+    short_budget: float = 1.0  # seconds a query may run in the short lane before the long lane takes it
     queue_wait: float = 5.0  # seconds a request waits for a free worker before a 503 with Retry-After
     header_timeout: float = 10.0  # seconds a client may take to send a request's headers
     body_timeout: float = 10.0  # seconds a client may take to send a request's body
@@ -161,8 +161,8 @@ class Endpoint:
         memory = limits.worker_memory or None
         retry = max(1, round(limits.queue_wait))
         self.short = Pool("query", query_worker, (saved, kind, names, WorkerSettings(memory, 0, limits.max_response)),
-                          workers, spares=1, retry_after=retry)
-        self.long = Pool("long-query", query_worker, (saved, kind, names, WorkerSettings(memory, 10, limits.max_response)),
+                          workers, spares=workers, retry_after=retry)
+        self.long = Pool("long-query", query_worker, (saved, kind, names, WorkerSettings(memory, 19, limits.max_response)),
                          long_workers, retry_after=retry)
         self.coder = Pool("coding", code_worker, (str(ontology.directory), profile, engine, WorkerSettings(memory)),
                           code_workers, retry_after=retry)
@@ -600,8 +600,11 @@ def _open_files(wanted: int) -> None:
 def listen(host: str, port: int) -> socket.socket:
     try:
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        sock = socket.socket(family, socket.SOCK_STREAM)
+        # IPPROTO_TCP said outright: asyncio turns Nagle's algorithm off (TCP_NODELAY) only on
+        # sockets that say so, and with it on every answer waited 40 ms for a delayed ACK
+        sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         sock.bind((host, port))
         sock.listen(1024)
     except OSError as exc:
