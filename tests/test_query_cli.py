@@ -125,9 +125,60 @@ def test_a_long_one_line_query_is_text_not_a_file_name(capsys):
     assert len(out.splitlines()) == 4
 
 
-def test_turtle_is_for_graphs(capsys):
-    status, out, err = query(capsys, "profiles", "--format", "turtle")
-    assert status == 2 and "'turtle' is for CONSTRUCT and DESCRIBE" in err
+@pytest.mark.parametrize("text, fmt, message", [
+    ("profiles", "turtle", "turtle is for CONSTRUCT/DESCRIBE answers; a SELECT answer can be written as "
+                           "table, json, csv or tsv"),
+    ("ASK { ?s ?p ?o }", "turtle", "turtle is for CONSTRUCT/DESCRIBE answers; an ASK answer can be written as "
+                                   "table, json, csv or tsv"),
+])
+def test_a_format_the_answer_cannot_take_lists_the_ones_it_can(text, fmt, message, capsys):
+    status, out, err = query(capsys, text, "--format", fmt)
+    assert status == 2 and out == ""
+    assert err == f"chemoden: --format: {message}\n"
+
+
+def test_formats_offered_by_the_api_are_listed_by_form():
+    from rdflib import URIRef
+
+    from reasoner.core.errors import QueryError
+    from reasoner.engines.answer import Answer, render
+
+    graph = Answer("graph", triples=[(URIRef("urn:s"), URIRef("urn:p"), URIRef("urn:o"))])
+    with pytest.raises(QueryError) as exc:
+        render(graph, "xml")
+    assert exc.value.message == ("xml is for SELECT/ASK answers; a CONSTRUCT or DESCRIBE answer can be written as "
+                                 "table, json, csv, tsv, turtle, json-ld, n-triples or rdf-xml")
+    with pytest.raises(QueryError) as exc:
+        render(Answer("select", ["x"], []), "yaml")
+    assert exc.value.message == "'yaml' is not a format; a SELECT answer can be written as table, json, xml, csv or tsv"
+    assert cli.QUERY_FORMATS == next(a.choices for p in cli._parser()._subparsers._group_actions[0].choices.values()
+                                     if p.prog.endswith(" query") for a in p._actions if a.dest == "format")
+
+
+def test_show_prints_a_library_query(capsys):
+    status, out, err = query(capsys, "--show", "code-frequencies")
+    path = ROOT / "ontology" / "queries" / "code-frequencies.rq"
+    assert status == 0 and err == ""
+    assert out == path.read_text(encoding="utf-8").rstrip("\n") + "\n"
+    assert out.startswith("# title: How often each code is billed\n") and "SELECT" in out
+
+
+def test_show_of_an_unknown_name_lists_the_library(capsys):
+    status, out, err = query(capsys, "--show", "code-frequency")
+    names = sorted(p.stem for p in (ROOT / "ontology" / "queries").glob("*.rq"))
+    assert status == 2 and out == ""
+    assert err == f"chemoden: QUERY: 'code-frequency' is not a library query; the library has: {', '.join(names)}\n"
+
+
+def test_a_session_query_without_sessions_says_to_add_them(capsys):
+    status, out, err = query(capsys, "code-frequencies")
+    assert status == 0 and out.splitlines()[-1] == "(0 rows)"
+    assert err == ("chemoden: code-frequencies reads coded sessions and none is loaded: add --session FILE_OR_DIR "
+                   "(a session file, a folder of them or a JSON Lines file)\n")
+    status, out, err = query(capsys, "code-frequencies", "--session", str(TORTICOLLIS))
+    assert status == 0 and err == "" and "64616" in out
+    status, out, err = query(capsys, "profiles")  # over the ontology: no hint
+    assert status == 0 and err == ""
 
 
 def test_from_a_graph_of_the_dataset_narrows_the_default_graph(capsys):

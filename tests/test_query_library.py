@@ -263,6 +263,18 @@ def test_library_covers_what_informaticists_ask(queries):
         assert q.title and q.description and q.example.startswith(f"chemoden query {q.name}"), q.name
 
 
+def test_needs_sessions_is_declared_exactly_by_the_queries_empty_without_sessions(queries, ontology):
+    """`# needs: sessions` (chemoden query's hint to add --session) is checked against the data:
+    a query declares it when, and only when, it has nothing to answer over the ontology alone."""
+    bare = build(ontology, [])
+    for name, q in queries.items():
+        answer = run(bare.store, q.text, bare.graphs)
+        empty = not (answer.rows or answer.triples or answer.boolean)
+        assert ("sessions" in q.needs) == empty, f"{name}: needs {sorted(q.needs)}, answer empty: {empty}"
+        if "sessions" in q.needs:
+            assert "--session" in q.example, name
+
+
 @pytest.mark.parametrize("name", [n for n in library_names() if n in EXPECT])
 def test_select_query_answers_match_an_independent_computation(name, queries, examples, ontology):
     dataset, results = examples
