@@ -27,10 +27,9 @@ one that is not is refused naming the PREFIX line to add, before either engine r
 (rdflib would quietly resolve its own favourites, foaf: or schema:, which Oxigraph rejects).
 
 A text the grammar cannot read is refused: a syntax error (400) naming its line and column and
-what could come there in words (engines/syntax.py), even
-where Oxigraph might accept it (SPARQL 1.2 syntax such as LATERAL, or what goes deeper than
-rdflib's recursive parser: more than about 80 triple patterns in one block, which { } groups
-split, or parentheses about 25 deep). Falling
+what could come there in words (engines/syntax.py), even where Oxigraph might accept it (SPARQL
+1.2 syntax such as LATERAL, or what goes deeper than rdflib's recursive parser: more than about
+80 triple patterns in one block, which { } groups split, or parentheses about 25 deep). Falling
 back to running it unchecked would make the grammar check only as good as the weaker of the
 two parsers; the network wall (engines/sandbox.py) keeps even a missed SERVICE from reaching
 anything in the processes that run queries, but it is not everywhere (the Python API, another
