@@ -358,3 +358,32 @@ def test_a_new_tab_of_the_page_starts_with_the_prefixes(endpoint):
     assert status == 200 and json.loads(data.split(">", 1)[1].split("</script>", 1)[0]) == PREFIXES
     assert b"value: starter" in page
 
+
+def test_post_code_is_byte_for_byte_what_chemoden_code_prints(endpoint):
+    """The same session (a JSON file, a Turtle file, one without an id, a profile) through
+    `chemoden code --format json` in a subprocess and through POST /code: the same bytes, the
+    line end included. A session without an id is named after its source, which is the request
+    here (`<request>`, as errors name it) and standard input for `chemoden code -` (`<stdin>`)."""
+    import subprocess
+    import sys
+
+    def cli(*args, stdin=None):
+        proc = subprocess.run([sys.executable, "-m", "reasoner", "code", "--format", "json", *args], input=stdin,
+                              capture_output=True, timeout=120, cwd=ROOT)
+        assert proc.returncode in (0, 1), proc.stderr
+        return proc.stdout
+
+    json_file, turtle_file = EXAMPLES / "seed-76m-three-limbs.json", next(p for p in SESSIONS if p.suffix == ".ttl")
+    printed = cli(str(json_file), str(turtle_file)).splitlines(keepends=True)
+    for path, line in zip((json_file, turtle_file), printed):
+        media = "text/turtle" if path.suffix == ".ttl" else "application/json"
+        status, _, body = http(f"{endpoint}/code", data=path.read_bytes(), headers={"Content-Type": media})
+        assert status == 200 and body == line, path.name
+    torticollis = (EXAMPLES / "seed-63m-torticollis.json").read_bytes()
+    status, _, body = http(f"{endpoint}/code?profile=rt-lt", data=torticollis, headers={"Content-Type": "application/json"})
+    assert status == 200 and body == cli("--profile", "rt-lt", str(EXAMPLES / "seed-63m-torticollis.json"))
+    no_id = b'{"injections": [{"muscle": "left SCM"}, {"muscle": "right splenius capitis"}]}'
+    status, _, body = http(f"{endpoint}/code", data=no_id, headers={"Content-Type": "application/json"})
+    printed = cli("-", stdin=no_id)
+    assert printed.startswith(b'{"session":"<stdin>",') and body.endswith(b"}\n")
+    assert status == 200 and body == printed.replace(b'"<stdin>"', b'"<request>"', 1)
