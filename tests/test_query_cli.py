@@ -179,6 +179,8 @@ def test_a_session_query_without_sessions_says_to_add_them(capsys):
     assert status == 0 and err == "" and "64616" in out
     status, out, err = query(capsys, "profiles")  # over the ontology: no hint
     assert status == 0 and err == ""
+    status, out, err = query(capsys, "code-frequencies", "--session", "no-such-file.json")
+    assert status == 2 and err == "chemoden: no-such-file.json: --session: file not found\n"  # that line says why
 
 
 def test_from_a_graph_of_the_dataset_narrows_the_default_graph(capsys):
