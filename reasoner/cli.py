@@ -22,11 +22,13 @@ from .engines.safety import inspect, run
 from .engines.sandbox import forbid_network
 from .intake.files import sources
 from .knowledge import check
-from .knowledge.library import library, resolve
+from .knowledge.library import library, named, resolve
 from .knowledge.ontology import default_directory, load
 from .surfaces import batch
 from .surfaces.dataset import build
 from .surfaces.serve import Limits, serve
+
+QUERY_FORMATS = ("table", "json", "csv", "tsv", "turtle")  # chemoden query --format
 
 
 class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
@@ -130,7 +132,8 @@ def _parser() -> argparse.ArgumentParser:
     query_p.add_argument("query", nargs="?", metavar="QUERY",
                          help="SPARQL text, a .rq file or a library query name (default: none; give one or --list)")
     query_p.add_argument("--list", action="store_true", help="list the library queries")
-    query_p.add_argument("--format", choices=("table", "json", "csv", "tsv", "turtle"), default="table",
+    query_p.add_argument("--show", metavar="NAME", help="print a library query: its header and its SPARQL")
+    query_p.add_argument("--format", choices=QUERY_FORMATS, default="table",
                          help="json: SPARQL 1.1 results JSON (JSON-LD for CONSTRUCT/DESCRIBE); turtle: CONSTRUCT/DESCRIBE")
     serve_p = sub.add_parser(
         "serve", formatter_class=_HelpFormatter,
@@ -255,6 +258,9 @@ def _query(args, wall: bool) -> int:
         for name, q in queries.items():
             print(f"{name.ljust(width)}  {q.title}")
         return EXIT_OK
+    if args.show:
+        sys.stdout.write(named(args.show, queries).text.rstrip("\n") + "\n")
+        return EXIT_OK
     if not args.query:
         raise InputError("give a query (SPARQL text, a .rq file or a library query name) or --list", field="QUERY")
     text = resolve(args.query, queries)
@@ -263,7 +269,12 @@ def _query(args, wall: bool) -> int:
     if wall:
         forbid_network()  # the rest is the user's query: this process needs no network for it
     answer = run(dataset.store, text, dataset.graphs)
-    sys.stdout.write(render(answer, args.format))
+    sys.stdout.write(render(answer, args.format, QUERY_FORMATS))
+    entry = queries.get(args.query)
+    # quiet when a --session failed: its own line has said why
+    if entry is not None and "sessions" in entry.needs and not dataset.sessions and not dataset.failures:
+        print(f"chemoden: {args.query} reads coded sessions and none is loaded: add --session FILE_OR_DIR "
+              "(a session file, a folder of them or a JSON Lines file)", file=sys.stderr)
     return EXIT_INPUT if dataset.failures else EXIT_OK
 
 

@@ -146,7 +146,7 @@ CASES = [
      [("notes/guidance-not-reportable.rq", "MINUS { ?l cd:lineOf ?s", "FILTER NOT EXISTS { ?l cd:lineOf ?s")],
      ["notes/guidance-not-reportable.rq:9", "EXISTS over a join", "MINUS"]),
     ("turtle-with-a-syntax-error", "turtle", [("codes.ttl", 'cd:notation "64616" ;', 'cd:notation "64616" , ;')],
-     ["codes.ttl:56", "cannot parse Turtle (objectList expected", 'cd:notation "64616" , ;']),
+     ["codes.ttl:57", "cannot parse Turtle (objectList expected", 'cd:notation "64616" , ;']),
 ]
 
 

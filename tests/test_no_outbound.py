@@ -190,7 +190,7 @@ def test_form_and_dataset_clause_come_from_the_parse(text, form, default, named)
     ("INSERT DATA { <urn:a> <urn:b> <urn:c> }", QueryRefused, "SPARQL Update is refused"),
     ("# a comment first\nLOAD <file:///etc/passwd>", QueryRefused, "SPARQL Update is refused"),
     ("SELECT * FROM <file:///etc/passwd> WHERE { ?s ?p ?o }", QueryRefused, "not a graph of this dataset"),
-    ("SELECT * FROM x:g WHERE { ?s ?p ?o }", QueryError, "Unknown namespace prefix"),
+    ("SELECT * FROM x:g WHERE { ?s ?p ?o }", QueryError, "the prefix 'x:' is not declared"),
     ("SELECT * WHERE { ?s ?p '\\uD800' }", QueryError, "is not a Unicode character"),
     ("SELECT * WHERE { ?s ?p '\\U00FFFFFF' }", QueryError, "Invalid unicode code point"),
     # rdflib's parser recurses for each triple pattern of a block: beyond its depth, a 400, never a crash

@@ -125,9 +125,62 @@ def test_a_long_one_line_query_is_text_not_a_file_name(capsys):
     assert len(out.splitlines()) == 4
 
 
-def test_turtle_is_for_graphs(capsys):
-    status, out, err = query(capsys, "profiles", "--format", "turtle")
-    assert status == 2 and "'turtle' is for CONSTRUCT and DESCRIBE" in err
+@pytest.mark.parametrize("text, fmt, message", [
+    ("profiles", "turtle", "turtle is for CONSTRUCT/DESCRIBE answers; a SELECT answer can be written as "
+                           "table, json, csv or tsv"),
+    ("ASK { ?s ?p ?o }", "turtle", "turtle is for CONSTRUCT/DESCRIBE answers; an ASK answer can be written as "
+                                   "table, json, csv or tsv"),
+])
+def test_a_format_the_answer_cannot_take_lists_the_ones_it_can(text, fmt, message, capsys):
+    status, out, err = query(capsys, text, "--format", fmt)
+    assert status == 2 and out == ""
+    assert err == f"chemoden: --format: {message}\n"
+
+
+def test_formats_offered_by_the_api_are_listed_by_form():
+    from rdflib import URIRef
+
+    from reasoner.core.errors import QueryError
+    from reasoner.engines.answer import Answer, render
+
+    graph = Answer("graph", triples=[(URIRef("urn:s"), URIRef("urn:p"), URIRef("urn:o"))])
+    with pytest.raises(QueryError) as exc:
+        render(graph, "xml")
+    assert exc.value.message == ("xml is for SELECT/ASK answers; a CONSTRUCT or DESCRIBE answer can be written as "
+                                 "table, json, csv, tsv, turtle, json-ld, n-triples or rdf-xml")
+    with pytest.raises(QueryError) as exc:
+        render(Answer("select", ["x"], []), "yaml")
+    assert exc.value.message == "'yaml' is not a format; a SELECT answer can be written as table, json, xml, csv or tsv"
+    assert cli.QUERY_FORMATS == next(a.choices for p in cli._parser()._subparsers._group_actions[0].choices.values()
+                                     if p.prog.endswith(" query") for a in p._actions if a.dest == "format")
+
+
+def test_show_prints_a_library_query(capsys):
+    status, out, err = query(capsys, "--show", "code-frequencies")
+    path = ROOT / "ontology" / "queries" / "code-frequencies.rq"
+    assert status == 0 and err == ""
+    assert out == path.read_text(encoding="utf-8").rstrip("\n") + "\n"
+    assert out.startswith("# title: How often each code is billed\n") and "SELECT" in out
+
+
+def test_show_of_an_unknown_name_lists_the_library(capsys):
+    status, out, err = query(capsys, "--show", "code-frequency")
+    names = sorted(p.stem for p in (ROOT / "ontology" / "queries").glob("*.rq"))
+    assert status == 2 and out == ""
+    assert err == f"chemoden: QUERY: 'code-frequency' is not a library query; the library has: {', '.join(names)}\n"
+
+
+def test_a_session_query_without_sessions_says_to_add_them(capsys):
+    status, out, err = query(capsys, "code-frequencies")
+    assert status == 0 and out.splitlines()[-1] == "(0 rows)"
+    assert err == ("chemoden: code-frequencies reads coded sessions and none is loaded: add --session FILE_OR_DIR "
+                   "(a session file, a folder of them or a JSON Lines file)\n")
+    status, out, err = query(capsys, "code-frequencies", "--session", str(TORTICOLLIS))
+    assert status == 0 and err == "" and "64616" in out
+    status, out, err = query(capsys, "profiles")  # over the ontology: no hint
+    assert status == 0 and err == ""
+    status, out, err = query(capsys, "code-frequencies", "--session", "no-such-file.json")
+    assert status == 2 and err == "chemoden: no-such-file.json: --session: file not found\n"  # that line says why
 
 
 def test_from_a_graph_of_the_dataset_narrows_the_default_graph(capsys):
@@ -148,3 +201,105 @@ def test_query_file_and_the_real_command(tmp_path):
     got = {(r.session.value, r.code.value, str(r.units.value)) for r in Result.parse(io.StringIO(proc.stdout), format="tsv")}
     sessions = sorted(p for p in EXAMPLES.iterdir() if p.suffix in (".json", ".ttl"))
     assert got == expected_lines(*sessions)
+
+
+# --- a newcomer's SPARQL: predeclared prefixes, messages in words ------------------------------
+
+def small_stores():
+    """The same two triples in an Oxigraph and an rdflib store, in one named graph."""
+    from rdflib import Literal, URIRef
+
+    from reasoner.engines.store import OxigraphStore, RdflibStore
+
+    graph = URIRef("https://w3id.org/chemoden/graph/ontology")
+    triples = [(URIRef(CD.sternocleidomastoid), URIRef("http://www.w3.org/1999/02/22-rdf-syntax-ns#type"),
+                URIRef(CD.Muscle)),
+               (URIRef(CD.sternocleidomastoid), URIRef("urn:other#label"), Literal("theirs"))]
+    stores = [OxigraphStore(), RdflibStore()]
+    for store in stores:
+        store.add(graph, triples)
+    return stores, {str(graph): len(triples)}
+
+
+def test_the_project_prefixes_are_predeclared_in_both_engines():
+    from reasoner.core.vocab import PREFIXES
+    from reasoner.engines.safety import run
+
+    assert {"cd", "rdf", "rdfs", "owl", "xsd", "skos", "dcterms", "obo", "fma"} <= set(PREFIXES)
+    stores, graphs = small_stores()
+    for store in stores:
+        answer = run(store, "SELECT ?x WHERE { ?x a cd:Muscle }", graphs)
+        assert [str(r["x"]) for r in answer.rows] == [str(CD.sternocleidomastoid)], store.kind
+        assert run(store, "ASK { ?x rdf:type cd:Muscle }", graphs).boolean is True
+        # the query's own PREFIX wins over a predeclared one
+        own = run(store, "PREFIX cd: <urn:other#> SELECT ?l WHERE { ?x cd:label ?l }", graphs)
+        assert [str(r["l"]) for r in own.rows] == ["theirs"], store.kind
+
+
+def test_the_command_runs_a_query_without_prefix_lines(capsys):
+    status, out, err = query(capsys, "SELECT (COUNT(?m) AS ?n) WHERE { ?m a cd:Muscle ; rdfs:label ?l }", "--format", "csv")
+    assert status == 0, err
+    assert int(out.splitlines()[1]) > 100
+
+
+@pytest.mark.parametrize("text, message", [
+    ("SELECT ?x WHERE { ?x a foo:Muscle }",
+     "the prefix 'foo:' is not declared: add PREFIX foo: <...> at the top of the query"),
+    ("SELECT ?x WHERE { ?x a foaf:Person }",
+     "the prefix 'foaf:' is not declared: add PREFIX foaf: <http://xmlns.com/foaf/0.1/> at the top of the query"),
+    ("SELECT ?x WHERE { ?x a :Muscle }", "the prefix ':' is not declared: add PREFIX : <...> at the top of the query"),
+    ("SELECT ?x WHERE { ?x a CD:Muscle }", "the prefix 'CD:' is not declared: add PREFIX CD: <...> at the top of "
+                                           "the query (or write cd:, which is predeclared)"),
+    ("SELECT ?x WHERE { ?x cd:dose \"1\"^^foo:units }",
+     "the prefix 'foo:' is not declared: add PREFIX foo: <...> at the top of the query"),
+])
+def test_an_undeclared_prefix_is_named_with_the_line_to_add(text, message, capsys):
+    status, out, err = query(capsys, text)
+    assert status == 2 and out == ""
+    assert err == f"chemoden: QUERY: {message}\n"
+
+
+@pytest.mark.parametrize("text, message", [
+    ("SELECT * WHERE { ?s ?p }", "line 1, column 24: expected a variable, an IRI, a prefixed name or a literal, "
+                                 "found '}'"),
+    ("?x WHERE { ?x ?p ?o }", "line 1, column 1: expected BASE, a PREFIX declaration or a query form "
+                              "(SELECT, ASK, CONSTRUCT or DESCRIBE), found '?x'"),
+    ("SELECT ?x WHERE {\n  ?x a cd:Muscle ;\n     rdfs:label ?l\n  ?y ?p ?o }",
+     "line 4, column 3: expected '}', ',', ';', '.' or another pattern (OPTIONAL, FILTER, BIND, ...), found '?y'"),
+    ("SELECT ?x WHERE { ?x a cd:Muscle } ORDER ?x", "line 1, column 42: expected BY, found '?x'"),
+    ("SELECT (COUNT(?x) ?n) WHERE { ?x a cd:Muscle }", "line 1, column 19: expected an operator or AS, found '?n'"),
+    ("SELECT ?x WHERE { ?x rdfs:label ?l FILTER (CONTAINS(?l, 'a') }",
+     "line 1, column 62: expected ')' or an operator, found '}'"),
+    ("SELECT ?x WHERE { ?x ?p ?o } LIMIT ten", "line 1, column 36: expected a whole number, found 'ten'"),
+    ("ASK { ?s ?p ?o } garbage", "line 1, column 18: expected GROUP BY, HAVING, ORDER BY, LIMIT, OFFSET, VALUES or "
+                                 "the end of the query, found 'garbage'"),
+    ("PREFIX cd: <https://w3id.org/chemoden#\nSELECT * {}", "line 1, column 39: expected '>', found the end of the line"),
+    ("SELECT ?x WHERE { BIND (1 AS x) }", "line 1, column 30: expected a variable, found 'x'"),
+])
+def test_a_syntax_error_names_line_column_and_what_could_come_there(text, message, capsys):
+    status, out, err = query(capsys, text)
+    assert status == 2 and out == ""
+    assert err == f"chemoden: QUERY: SPARQL syntax error at {message}\n"
+
+
+def test_a_syntax_error_in_any_spot_is_said_in_words():
+    """Wherever a query breaks off, the message has a line and column and no parser insides:
+    no grammar rule names, Unicode ranges or pyparsing's own reprs."""
+    from reasoner.core.errors import QueryError
+    from reasoner.engines.safety import inspect
+
+    text = ("PREFIX ex: <http://example.org/>\nSELECT DISTINCT ?s (COUNT(?o) AS ?n) WHERE {\n"
+            "  ?s ex:p/ex:q* ?o ; a cd:Muscle . OPTIONAL { ?s rdfs:label ?l } FILTER (LANG(?l) = 'en')\n"
+            "} GROUP BY ?s ORDER BY DESC(?n) LIMIT 5")
+    inspect(text)
+    for cut in range(1, len(text)):
+        try:
+            inspect(text[:cut])
+            continue
+        except QueryError as exc:
+            message = exc.message
+        if message.startswith("SPARQL Update"):  # the PREFIX line alone reads as an empty update
+            continue
+        assert message.startswith("SPARQL syntax error at line "), message
+        for inside in ("Query", "\\u", "Re:", "Suppress", "Combine", "(at char", "Forward", "{{"):
+            assert inside not in message, (text[:cut], message)

@@ -65,8 +65,9 @@ def procedure_codes(g):
 
 
 def expect_addon_primaries(g, results):
-    return {(notation(g, a), notation(g, p)) for a, p in g.subject_objects(CD.addOnTo)
-            if (a, RDF.type, CD.AddOnCode) in g}, ("addon", "primary")
+    return {(notation(g, a), notation(g, p), "add-on" if (p, RDF.type, CD.AddOnCode) in g else "primary")
+            for a, p in g.subject_objects(CD.addOnTo) if (a, RDF.type, CD.AddOnCode) in g}, \
+        ("addon", "reportedWith", "kind")
 
 
 def expect_code_exclusions(g, results):
@@ -85,10 +86,33 @@ def expect_codes_per_region(g, results):
     return out, ("region", "code", "kind")
 
 
+def counted(g, c) -> str:
+    """What a code counts instead of sides, from the data that decides its units."""
+    if g.value(c, CD.extremityRole) is not None:
+        return "per extremity: " + label(g, g.value(c, CD.extremityRole))
+    if g.value(c, CD.minMuscles) is not None:
+        return "by the number of muscles"
+    if g.value(c, CD.unitsSetBy) is not None:
+        return "in units set by the profile's " + label(g, g.value(c, CD.unitsSetBy))
+    return "per side" if g.value(c, CD.bilateralHandling) == CD.Modifier50Allowed else "once per session"
+
+
 def expect_bilateral_handling(g, results):
-    return {(notation(g, c), label(g, g.value(c, CD.bilateralHandling)),
+    return {(notation(g, c), label(g, g.value(c, CD.bilateralHandling)), counted(g, c),
              label(g, g.value(c, CD.guidanceHandling)) if g.value(c, CD.guidanceHandling) else None)
-            for c in procedure_codes(g) if g.value(c, CD.bilateralHandling)}, ("code", "bilateral", "guidance")
+            for c in procedure_codes(g) if g.value(c, CD.bilateralHandling)}, ("code", "bilateral", "counted", "guidance")
+
+
+def test_bilateral_handling_says_only_what_is_true_of_each_code(queries, examples):
+    """The bilateral label of a code is true of every code that carries it: 'counted by muscles
+    or extremities' once labelled the guidance add-ons and the unlisted code too."""
+    answer = rows(examples[0], queries["bilateral-handling"].text)
+    for row in answer:
+        if "muscles" in str(row["bilateral"]) or "extremit" in str(row["bilateral"]):
+            assert str(row["counted"]).startswith(("per extremity", "by the number of muscles")), row
+    counted_by = {str(r["code"]): str(r["counted"]) for r in answer}
+    assert counted_by["95874"].startswith("in units set by the profile")
+    assert counted_by["64999"] == "once per session"
 
 
 def expect_muscles_per_region(g, results):
@@ -263,6 +287,18 @@ def test_library_covers_what_informaticists_ask(queries):
         assert q.title and q.description and q.example.startswith(f"chemoden query {q.name}"), q.name
 
 
+def test_needs_sessions_is_declared_exactly_by_the_queries_empty_without_sessions(queries, ontology):
+    """`# needs: sessions` (chemoden query's hint to add --session) is checked against the data:
+    a query declares it when, and only when, it has nothing to answer over the ontology alone."""
+    bare = build(ontology, [])
+    for name, q in queries.items():
+        answer = run(bare.store, q.text, bare.graphs)
+        empty = not (answer.rows or answer.triples or answer.boolean)
+        assert ("sessions" in q.needs) == empty, f"{name}: needs {sorted(q.needs)}, answer empty: {empty}"
+        if "sessions" in q.needs:
+            assert "--session" in q.example, name
+
+
 @pytest.mark.parametrize("name", [n for n in library_names() if n in EXPECT])
 def test_select_query_answers_match_an_independent_computation(name, queries, examples, ontology):
     dataset, results = examples
@@ -343,11 +379,15 @@ def test_header_example_is_what_the_command_prints(name, queries, ontology):
     printed = render(run(dataset.store, q.text, dataset.graphs), fmt).splitlines()
     assert shown, f"{name}: the example shows no output"
     printed_words = [words(line) for line in printed]
+    after = 0  # the example's lines come in the order printed: a block pasted twice is caught
     for line in shown:
         if line.strip() in ("", "..."):
             continue
         assert words(line) in printed_words, (f"{q.path.name}: the header's example line {line!r} is not in what "
                                               f"`{command}` prints now; refresh the example")
+        assert words(line) in printed_words[after:], (f"{q.path.name}: the header's example line {line!r} comes "
+                                                      f"out of the order `{command}` prints; refresh the example")
+        after = printed_words.index(words(line), after) + 1
 
 
 @pytest.fixture(scope="module")

@@ -315,3 +315,79 @@ def test_the_graph_store_protocol_is_not_offered(endpoint):
     status, _, body = http(f"{endpoint}/sparql?graph={graph}", headers={"Accept": "text/turtle"})
     assert status == 400 and b"Graph Store Protocol" in body
     assert http(f"{endpoint}/sparql?default", headers={"Accept": "text/turtle"})[0] == 400
+
+
+# --- a newcomer's SPARQL over HTTP --------------------------------------------------------------
+
+def test_the_project_prefixes_are_predeclared_and_described(endpoint):
+    from reasoner.core.vocab import PREFIXES
+
+    status, _, body = sparql_get(endpoint, "SELECT (COUNT(?m) AS ?n) WHERE { ?m a cd:Muscle ; rdfs:label ?l }",
+                                 "text/csv")
+    assert status == 200 and int(body.decode().splitlines()[1]) > 100
+    # the service description lists them as SHACL prefix declarations
+    status, _, body = http(f"{endpoint}/sparql", headers={"Accept": "text/turtle"})
+    sh = "http://www.w3.org/ns/shacl#"
+    g = Graph().parse(data=body, format="turtle")
+    service = g.value(None, RDF.type, URIRef("http://www.w3.org/ns/sparql-service-description#Service"))
+    declared = g.value(service, URIRef(sh + "prefixes"))
+    pairs = {(str(g.value(d, URIRef(sh + "prefix"))), str(g.value(d, URIRef(sh + "namespace"))))
+             for d in g.objects(declared, URIRef(sh + "declare"))}
+    assert pairs == set(PREFIXES.items())
+    assert (declared, RDF.type, URIRef("http://www.w3.org/2002/07/owl#Ontology")) in g
+
+
+@pytest.mark.parametrize("text", ["SELECT * WHERE { ?s ?p }", "SELECT ?x WHERE { ?x a foo:Muscle }",
+                                  "SELECT ?x WHERE {\n  ?x a cd:Muscle\n  FILTER (?x = ) }"])
+def test_query_errors_read_as_on_the_command_line(endpoint, text):
+    from reasoner import cli
+
+    status, headers, body = sparql_get(endpoint, text, "application/sparql-results+json")
+    assert status == 400 and headers["Content-Type"].startswith("text/plain")
+    import contextlib
+    import io as text_io
+
+    err = text_io.StringIO()
+    with contextlib.redirect_stderr(err):
+        assert cli.main(["query", text], wall=False) == 2
+    assert err.getvalue() == "chemoden: QUERY: " + body.decode("utf-8")
+    assert body.decode("utf-8").count("\n") == 1
+
+
+def test_a_new_tab_of_the_page_starts_with_the_prefixes(endpoint):
+    from reasoner.core.vocab import PREFIXES
+
+    status, _, page = http(f"{endpoint}/")
+    data = page.decode("utf-8").split('<script nonce="', 2)[2]  # the library data, then the prefixes
+    assert status == 200 and json.loads(data.split(">", 1)[1].split("</script>", 1)[0]) == PREFIXES
+    assert b"value: starter" in page
+
+
+def test_post_code_is_byte_for_byte_what_chemoden_code_prints(endpoint):
+    """The same session (a JSON file, a Turtle file, one without an id, a profile) through
+    `chemoden code --format json` in a subprocess and through POST /code: the same bytes, the
+    line end included. A session without an id is named after its source, which is the request
+    here (`<request>`, as errors name it) and standard input for `chemoden code -` (`<stdin>`)."""
+    import subprocess
+    import sys
+
+    def cli(*args, stdin=None):
+        proc = subprocess.run([sys.executable, "-m", "reasoner", "code", "--format", "json", *args], input=stdin,
+                              capture_output=True, timeout=120, cwd=ROOT)
+        assert proc.returncode in (0, 1), proc.stderr
+        return proc.stdout
+
+    json_file, turtle_file = EXAMPLES / "seed-76m-three-limbs.json", next(p for p in SESSIONS if p.suffix == ".ttl")
+    printed = cli(str(json_file), str(turtle_file)).splitlines(keepends=True)
+    for path, line in zip((json_file, turtle_file), printed):
+        media = "text/turtle" if path.suffix == ".ttl" else "application/json"
+        status, _, body = http(f"{endpoint}/code", data=path.read_bytes(), headers={"Content-Type": media})
+        assert status == 200 and body == line, path.name
+    torticollis = (EXAMPLES / "seed-63m-torticollis.json").read_bytes()
+    status, _, body = http(f"{endpoint}/code?profile=rt-lt", data=torticollis, headers={"Content-Type": "application/json"})
+    assert status == 200 and body == cli("--profile", "rt-lt", str(EXAMPLES / "seed-63m-torticollis.json"))
+    no_id = b'{"injections": [{"muscle": "left SCM"}, {"muscle": "right splenius capitis"}]}'
+    status, _, body = http(f"{endpoint}/code", data=no_id, headers={"Content-Type": "application/json"})
+    printed = cli("-", stdin=no_id)
+    assert printed.startswith(b'{"session":"<stdin>",') and body.endswith(b"}\n")
+    assert status == 200 and body == printed.replace(b'"<stdin>"', b'"<request>"', 1)

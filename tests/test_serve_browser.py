@@ -62,3 +62,25 @@ def test_a_library_query_runs_from_the_page(endpoint, browser):
     assert shown == {code: str(len(ids)) for code, ids in sessions.items()}
     assert requests_elsewhere == []  # YASGUI came from the endpoint, nothing from elsewhere
     page.close()
+
+
+def test_a_new_tab_starts_with_the_prefixes_and_errors_read_as_in_the_terminal(endpoint, browser):
+    from reasoner.core.vocab import PREFIXES
+    from reasoner.engines.safety import inspect
+
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(f"{endpoint}/")
+    page.wait_for_selector(".yasqe .CodeMirror")
+    page.locator(".addTab").first.click()  # YASGUI's "+": a new tab with the default query
+    page.wait_for_function("window.chemodenYasgui.getTab().getYasqe() !== undefined")
+    text = page.evaluate("window.chemodenYasgui.getTab().getYasqe().getValue()")
+    assert text.startswith("\n".join(f"PREFIX {p}: <{iri}>" for p, iri in PREFIXES.items()) + "\n")
+    inspect(text)  # the starter query itself is good SPARQL
+    bad = "SELECT * WHERE { ?s ?p }"
+    page.evaluate(f"window.chemodenYasgui.getTab().getYasqe().setValue({bad!r})")
+    page.locator(".yasqe_queryButton:visible").click()
+    error = page.locator(".yasr .errorResult:visible").first
+    error.wait_for(timeout=20_000)
+    assert ("SPARQL syntax error at line 1, column 24: expected a variable, an IRI, a prefixed name or a literal, "
+            "found '}'") in error.inner_text()
+    page.close()

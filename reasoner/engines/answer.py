@@ -84,20 +84,24 @@ MEDIA_TYPES = {
 }
 RESULT_FORMATS = ("json", "xml", "csv", "tsv")  # SELECT and ASK over HTTP
 GRAPH_FORMATS = ("turtle", "json-ld", "n-triples", "rdf-xml")  # CONSTRUCT and DESCRIBE over HTTP
+# What render() writes for each form of answer (table, csv and tsv of a graph: one row a triple)
+FORMATS_BY_FORM = {"select": ("table",) + RESULT_FORMATS, "ask": ("table",) + RESULT_FORMATS,
+                   "graph": ("table", "json", "csv", "tsv") + GRAPH_FORMATS}
 # Characters XML 1.0 cannot carry at all, not even as character references
 NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 # A raw CR would reach the reader as LF (XML's end-of-line handling): written as a reference it stays CR
 XML_ENTITIES = {"\r": "&#13;"}
 
 
-def render(answer: Answer, fmt: str) -> str:
+def render(answer: Answer, fmt: str, offered=None) -> str:
     """The answer in a format: table, json (SPARQL 1.1 results JSON; JSON-LD for a graph),
-    xml, csv, tsv, turtle (graphs only), json-ld, n-triples, rdf-xml."""
+    xml, csv, tsv, turtle (graphs only), json-ld, n-triples, rdf-xml. A format the answer cannot
+    take is a QueryError listing those of `offered` (default: all) that it can."""
     if answer.form == "graph":
         if fmt in ("table", "csv", "tsv"):
             triple_rows = Answer("select", ["subject", "predicate", "object"],
                                  [dict(zip(("subject", "predicate", "object"), t)) for t in answer.triples])
-            return render(triple_rows, fmt)
+            return render(triple_rows, fmt, offered)
         graph = Graph(bind_namespaces="none")
         for prefix, iri in PREFIXES.items():
             graph.bind(prefix, iri)
@@ -106,16 +110,27 @@ def render(answer: Answer, fmt: str) -> str:
         rdflib_format = {"turtle": "turtle", "json": "json-ld", "json-ld": "json-ld", "n-triples": "nt",
                          "rdf-xml": "xml"}.get(fmt)
         if rdflib_format is None:
-            raise QueryError(f"{fmt!r} is for SELECT and ASK; a CONSTRUCT or DESCRIBE answer is a graph "
-                             "(table, json, csv, tsv, turtle, json-ld, n-triples, rdf-xml)", field="--format", status=406)
+            raise format_error(answer.form, fmt, offered)
         if rdflib_format == "xml":
             _check_rdf_xml(answer.triples)
         return graph.serialize(format=rdflib_format, **({"auto_compact": True} if rdflib_format == "json-ld" else {}))
     writer = {"json": _json, "xml": _xml, "csv": _csv, "tsv": _tsv, "table": _table}.get(fmt)
     if writer is None:
-        raise QueryError(f"{fmt!r} is for CONSTRUCT and DESCRIBE; a {answer.form.upper()} answer is "
-                         "written as table, json, xml, csv or tsv", field="--format", status=406)
+        raise format_error(answer.form, fmt, offered)
     return writer(answer)
+
+
+def format_error(form: str, fmt: str, offered=None) -> QueryError:
+    """A format the answer cannot be written in, and the ones it can, among those the caller
+    offers (`chemoden query` has no xml, for one): only what exists for this answer's form."""
+    names = {"select": "a SELECT answer", "ask": "an ASK answer", "graph": "a CONSTRUCT or DESCRIBE answer"}
+    fits = [f for f in FORMATS_BY_FORM[form] if offered is None or f in offered]
+    other = next((name for name, formats in (("CONSTRUCT/DESCRIBE answers", FORMATS_BY_FORM["graph"]),
+                                             ("SELECT/ASK answers", FORMATS_BY_FORM["select"]))
+                  if fmt in formats), None)
+    what = f"{fmt} is for {other}" if other else f"{fmt!r} is not a format"
+    listed = ", ".join(fits[:-1]) + " or " + fits[-1] if len(fits) > 1 else "".join(fits)
+    return QueryError(f"{what}; {names[form]} can be written as {listed}", field="--format", status=406)
 
 
 def _json_term(term) -> dict:

@@ -17,8 +17,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from urllib.parse import urljoin
 
+from rdflib import BNode, Literal, Namespace
+from rdflib.namespace import OWL, RDF, XSD
+
 from ..core.errors import QueryError
-from ..core.vocab import GRAPH_BASE
+from ..core.vocab import GRAPH_BASE, PREFIXES
 
 # What relative IRIs in a query resolve against outside the server (`chemoden query`, the Python
 # API): the graph names' base, so <ontology> names https://w3id.org/chemoden/graph/ontology.
@@ -101,3 +104,25 @@ def refuse_graph_store(params: Mapping[str, list[str]]) -> None:
             pattern = f"GRAPH <{value}> {{ ?s ?p ?o }}" if name == "graph" else "?s ?p ?o"
             raise QueryError(f"{name}={value!r} asks for the Graph Store Protocol, which this endpoint does not offer; "
                              f"read the graph with a query: CONSTRUCT {{ ?s ?p ?o }} WHERE {{ {pattern} }}", field=name)
+
+
+def describe_prefixes(graph, service) -> None:
+    """Add to a service description the prefixes its queries may use without declaring them.
+
+    Written as SHACL prefix declarations (W3C SHACL §5.2.1: sh:prefixes naming an owl:Ontology
+    whose sh:declare each give an sh:prefix and an sh:namespace), the vocabulary SPARQL endpoints
+    use to publish the prefixes their example queries rely on (UniProt's and the SIB's among
+    them), so tools that read those can read these. vann:preferredNamespacePrefix would say what a
+    vocabulary likes to be called, not what this endpoint reads; the service description
+    vocabulary itself has no term for it."""
+    sh = Namespace("http://www.w3.org/ns/shacl#")
+    graph.bind("sh", sh)
+    graph.bind("owl", OWL)
+    declared = BNode("prefixes")
+    graph.add((service, sh.prefixes, declared))
+    graph.add((declared, RDF.type, OWL.Ontology))
+    for n, (prefix, iri) in enumerate(PREFIXES.items()):
+        declaration = BNode(f"prefix{n}")
+        graph.add((declared, sh.declare, declaration))
+        graph.add((declaration, sh.prefix, Literal(prefix)))
+        graph.add((declaration, sh.namespace, Literal(iri, datatype=XSD.anyURI)))

@@ -21,10 +21,15 @@ alike, and that text is what runs:
   end becomes a line feed, as Python's text files read them;
 - a character that is not Unicode (a lone surrogate, \\uD800) is refused.
 
-A text the grammar cannot read is refused: a syntax error (400) with rdflib's message, even
-where Oxigraph might accept it (SPARQL 1.2 syntax such as LATERAL, or what goes deeper than
-rdflib's recursive parser: more than about 80 triple patterns in one block, which { } groups
-split, or parentheses about 25 deep). Falling
+The project's prefixes (core/vocab.py PREFIXES: cd:, rdfs:, skos:, ...) are predeclared: a query
+may use them without a PREFIX line, and its own PREFIX wins. Any other prefix must be declared;
+one that is not is refused naming the PREFIX line to add, before either engine reads the text
+(rdflib would quietly resolve its own favourites, foaf: or schema:, which Oxigraph rejects).
+
+A text the grammar cannot read is refused: a syntax error (400) naming its line and column and
+what could come there in words (engines/syntax.py), even where Oxigraph might accept it (SPARQL
+1.2 syntax such as LATERAL, or what goes deeper than rdflib's recursive parser: more than about
+80 triple patterns in one block, which { } groups split, or parentheses about 25 deep). Falling
 back to running it unchecked would make the grammar check only as good as the weaker of the
 two parsers; the network wall (engines/sandbox.py) keeps even a missed SERVICE from reaching
 anything in the processes that run queries, but it is not everywhere (the Python API, another
@@ -40,13 +45,16 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from pyparsing import ParseBaseException, ParseResults
+from rdflib import Graph
 from rdflib.plugins.sparql.algebra import translatePrologue
 from rdflib.plugins.sparql.parser import expandUnicodeEscapes, expandUnicodeEscapes_re, parseQuery, parseUpdate
 from rdflib.plugins.sparql.parserutils import CompValue
 
 from ..core.errors import QueryError, QueryRefused
+from ..core.vocab import PREFIXES
 from .answer import Answer
 from .protocol import LOCAL_BASE, query_dataset
+from .syntax import explain, from_oxigraph
 
 # ---------------------------------------------------------------------------
 # What a query is and whether it may run
@@ -127,18 +135,23 @@ def _read_text(text: str, base: str | None = None) -> _Reading:
     except ParseBaseException as exc:
         if _is_update(plain):
             return _Reading(refusal=(QueryRefused, UPDATE_REFUSED))
-        return _Reading(refusal=(QueryError, f"SPARQL syntax error: {' '.join(str(exc).split())}"))
+        return _Reading(refusal=(QueryError, explain(plain, exc)))
     except RecursionError:
         return _Reading(refusal=(QueryError, "the query nests deeper than the SPARQL grammar check reads "
                                              "(split a long block of triple patterns into { } groups, or nest fewer parentheses)"))
     except Exception as exc:  # rdflib's parse actions raise their own kinds on odd terms
         return _Reading(refusal=(QueryError, f"SPARQL syntax error: {type(exc).__name__}: {' '.join(str(exc).split())}"))
-    if _has_service(parsed):
+    service, used = _walk(parsed)
+    if service:
         return _Reading(refusal=(QueryRefused, SERVICE_REFUSED))
     prologue, query = parsed[0], parsed[1]
+    declared = {dict.get(d, "prefix") or "" for d in prologue if d.name == "PrefixDecl"}
+    for prefix in used:
+        if prefix not in declared and prefix not in PREFIXES:
+            return _Reading(refusal=(QueryError, undeclared(prefix)))
     default, named = [], []
     try:
-        names = translatePrologue(prologue, base)
+        names = translatePrologue(prologue, base, initNs=PREFIXES)
         for clause in dict.get(query, "datasetClause") or ():  # CompValue.get answers a missing key with the key
             if dict.get(clause, "default") is not None:
                 default.append(_graph_name(names, dict.get(clause, "default")))
@@ -166,21 +179,39 @@ def _is_update(text: str) -> bool:
     return True
 
 
-def _has_service(parsed) -> bool:
-    """A SERVICE anywhere in the parse tree; walked without recursion, however deep the tree."""
+def undeclared(prefix: str) -> str:
+    """The message for a prefix neither the query nor the project declares, with the PREFIX line
+    to add (its IRI when it is a well-known vocabulary's)."""
+    iri = _well_known().get(prefix, "...")
+    hint = next((f" (or write {p}:, which is predeclared)" for p in PREFIXES if p.lower() == prefix.lower()), "")
+    return (f"the prefix '{prefix}:' is not declared: add PREFIX {prefix}: <{iri}> at the top of the query{hint}")
+
+
+@lru_cache(maxsize=1)
+def _well_known() -> dict[str, str]:
+    """rdflib's table of common vocabularies' prefixes (foaf, schema, prov, ...)."""
+    return {p: str(iri) for p, iri in Graph(bind_namespaces="rdflib").namespaces()}
+
+
+def _walk(parsed) -> tuple[bool, set[str]]:
+    """Whether a SERVICE is anywhere in the parse tree, and the prefixes its prefixed names use;
+    walked without recursion, however deep the tree."""
+    prefixes: set[str] = set()
     todo = [parsed]
     while todo:
         node = todo.pop()
         if isinstance(node, CompValue):
             if node.name == "ServiceGraphPattern":
-                return True
+                return True, prefixes
+            if node.name == "pname":
+                prefixes.add(dict.get(node, "prefix") or "")
             todo.extend(dict.values(node))  # CompValue's own item access resolves variables
         elif isinstance(node, ParseResults):
             todo.extend(node)
             todo.extend(node.values())
         elif isinstance(node, (list, tuple)):
             todo.extend(node)
-    return False
+    return False, prefixes
 
 
 def run(store, text: str, graph_names, *, limit: int | None = None, default_graphs=None,
@@ -199,8 +230,8 @@ def run(store, text: str, graph_names, *, limit: int | None = None, default_grap
     dataset = query_dataset(look.from_graphs, look.from_named, default_graphs, named_graphs)
     try:
         return store.run(_read(text, base).text, default_graphs=dataset.default, named_graphs=dataset.named,
-                         base=base, limit=limit)
+                         base=base, limit=limit, prefixes=PREFIXES)
     except SyntaxError as exc:
-        raise QueryError(f"SPARQL syntax error: {' '.join(str(exc).split())}") from None
+        raise QueryError(from_oxigraph(str(exc))) from None
     except ValueError as exc:  # Oxigraph's evaluation errors
         raise QueryError(str(exc)) from None

@@ -75,16 +75,19 @@ class OxigraphStore:
         return cls(store)
 
     def run(self, text: str, *, default_graphs=None, named_graphs=None, base: str | None = None,
-            limit: int | None = None) -> Answer:
+            limit: int | None = None, prefixes: dict[str, str] | None = None) -> Answer:
         """Run a query over a dataset: the default graph is the merge of default_graphs (None: the
         union of all graphs), the named graphs are named_graphs (None: every graph); an empty list
-        is no graph. Relative IRIs resolve against base. Raises SyntaxError for a malformed query,
-        ValueError for a bad base or an evaluation error."""
+        is no graph. Relative IRIs resolve against base; prefixes are predeclared (the query's own
+        PREFIX wins). Raises SyntaxError for a malformed query, ValueError for a bad base or an
+        evaluation error."""
         import pyoxigraph as ox
 
         # Given explicitly, both lists replace the query's FROM and FROM NAMED (Oxigraph replaces
         # each one only when it is given); use_default_graph_as_union would override FROM as well.
         options: dict = {"base_iri": base} if base else {}
+        if prefixes:
+            options["prefixes"] = dict(prefixes)
         if default_graphs is None:
             options["use_default_graph_as_union"] = True
         else:
@@ -132,13 +135,13 @@ class RdflibStore:
         return cls(dataset)
 
     def run(self, text: str, *, default_graphs=None, named_graphs=None, base: str | None = None,
-            limit: int | None = None) -> Answer:
-        """As OxigraphStore.run (the same dataset rules), on rdflib's engine."""
+            limit: int | None = None, prefixes: dict[str, str] | None = None) -> Answer:
+        """As OxigraphStore.run (the same dataset rules and prefixes), on rdflib's engine."""
         rdflib_sparql.SPARQL_LOAD_GRAPHS = False  # FROM never fetches anything
         try:
             with warnings.catch_warnings():  # rdflib's engine calls its own deprecated Dataset methods
                 warnings.simplefilter("ignore", DeprecationWarning)
-                query = rdflib_sparql.prepareQuery(text, base=base)
+                query = rdflib_sparql.prepareQuery(text, base=base, initNs=prefixes or {})
                 result = self._view(query, default_graphs, named_graphs).query(query)
                 rows = list(result) if result.type == "SELECT" else None
         except Exception as exc:  # rdflib's parser raises pyparsing errors: one kind for the callers

@@ -1,5 +1,6 @@
-"""The query library: ontology/queries/NAME.rq, each with a title, a description and an example,
-and how a QUERY argument (a library name, a .rq file or SPARQL text) is read."""
+"""The query library: ontology/queries/NAME.rq, each with a title, a description and an example
+(and, for a query that reads coded sessions, `# needs: sessions`), and how a QUERY argument (a
+library name, a .rq file or SPARQL text) is read."""
 
 from __future__ import annotations
 
@@ -20,12 +21,14 @@ class LibraryQuery:
     example: str  # the command, then what it prints (table format)
     text: str
     path: Path
+    needs: frozenset[str] = frozenset()  # what the dataset must hold for an answer: "sessions"
 
     def as_dict(self) -> dict:
         return {"name": self.name, "title": self.title, "description": self.description, "query": self.text}
 
 
 LIBRARY_HEADER = ("title", "description", "example")
+NEEDS = {"sessions"}  # the values `# needs:` may list
 
 
 def parse_library_header(text: str) -> dict[str, str]:
@@ -51,8 +54,20 @@ def library(ontology_dir: Path) -> dict[str, LibraryQuery]:
         missing = [k for k in LIBRARY_HEADER if not header.get(k)]
         if missing:
             raise OntologyError(f"library query header lacks {', '.join(missing)}", source=str(path))
-        out[path.stem] = LibraryQuery(path.stem, header["title"], header["description"], header["example"], text, path)
+        needs = frozenset(header.get("needs", "").replace(",", " ").split())
+        if needs - NEEDS:
+            raise OntologyError(f"library query header: needs {', '.join(sorted(needs - NEEDS))} is unknown "
+                                f"(known: {', '.join(sorted(NEEDS))})", source=str(path))
+        out[path.stem] = LibraryQuery(path.stem, header["title"], header["description"], header["example"], text, path,
+                                      needs)
     return out
+
+
+def named(name: str, queries: dict[str, LibraryQuery]) -> LibraryQuery:
+    """The library query called name; a QueryError listing the names for any other."""
+    if name not in queries:
+        raise QueryError(f"{name!r} is not a library query; the library has: {', '.join(queries)}")
+    return queries[name]
 
 
 def _is_file(path: Path) -> bool:

@@ -40,8 +40,9 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from ..core.errors import EXIT_INPUT, EXIT_OK, ChemodenError, InputError, QueryError, Refusal
 from ..core.nesting import brackets, depth
+from ..core.vocab import PREFIXES
 from ..engines.answer import MEDIA_TYPES
-from ..engines.protocol import endpoint_base, one_query, refuse_graph_store
+from ..engines.protocol import describe_prefixes, endpoint_base, one_query, refuse_graph_store
 from ..engines.sandbox import unavailable
 from ..knowledge import vocabulary
 from ..knowledge.library import library
@@ -363,6 +364,7 @@ class App:
         g.add((service, sd.endpoint, service))
         g.add((service, sd.supportedLanguage, sd.SPARQL11Query))
         g.add((service, sd.feature, sd.UnionDefaultGraph))
+        describe_prefixes(g, service)  # the prefixes a query may use without a PREFIX line
         for name in ("SPARQL_Results_JSON", "SPARQL_Results_XML", "SPARQL_Results_CSV", "SPARQL_Results_TSV",
                      "Turtle", "JSON-LD", "N-Triples", "RDF_XML"):
             g.add((service, sd.resultFormat, formats[name]))
@@ -406,6 +408,7 @@ class App:
             "and set <code>CHEMODEN_WEB_ASSETS</code> to its <code>build</code> folder); the form below sends "
             "queries to <code>/sparql</code>.</p>")
         html = (html.replace("{{LIBRARY}}", data.replace("</", "<\\/"))
+                .replace("{{PREFIXES}}", json.dumps(PREFIXES).replace("</", "<\\/"))
                 .replace("{{MISSING}}", missing)
                 .replace("{{SESSIONS}}", str(self.endpoint.sessions))
                 .replace("<script", f'<script nonce="{nonce}"'))

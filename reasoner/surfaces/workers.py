@@ -104,7 +104,8 @@ def _query_loop(conn, saved, kind, graph_names, settings: WorkerSettings) -> Non
 
 def code_worker(conn, ontology_dir: str, profile: str | None, engine: str, settings: WorkerSettings) -> None:
     """Load the ontology and the coder once, then code one session per request through the one
-    coding entry (coding/entry.py), as `chemoden code --format json` does."""
+    coding entry (coding/entry.py), as `chemoden code --format json` does: a coded session is
+    answered with the bytes that command prints for it, its line end included."""
     _enter(settings)
     _on_big_stack(_code_loop, conn, ontology_dir, profile, engine)
 
@@ -123,7 +124,7 @@ def _code_loop(conn, ontology_dir, profile, engine) -> None:
             outcome = next(coder.code([Record(1, "<request>", body, fmt)], one_session="a request"))
             if outcome.error is not None:
                 raise outcome.error
-            reply = (200, outcome.results[0].to_json())
+            reply = (200, outcome.results[0].to_json() + "\n")  # the line `chemoden code --format json` prints
         except ChemodenError as exc:
             reply = (exc.status, json.dumps({"error": exc.as_dict()}, ensure_ascii=False))
         except Exception as exc:  # a bug: say so, keep the worker
