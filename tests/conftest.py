@@ -37,7 +37,7 @@ ENDPOINT_LOG: dict = {}  # where the endpoint below writes its log (worker death
 @pytest.fixture(scope="session")
 def endpoint(tmp_path_factory):
     """`chemoden serve` on a free loopback port, over the example sessions, with limits small
-    enough to test: 2 s a query (0.5 s in the short lane), 2,000 rows, 100 kB a request, 5 MB an
+    enough to test: 3 s a query (1 s in the short lane), 2,000 rows, 100 kB a request, 5 MB an
     answer, 2 s for a client to send its headers or body. Yields its base URL."""
     import os
     import subprocess
@@ -49,8 +49,8 @@ def endpoint(tmp_path_factory):
     ENDPOINT_LOG["path"] = log
     with log.open("w") as err:
         proc = subprocess.Popen([sys.executable, "-m", "reasoner", "serve", "--port", "0", "--session", "examples",
-                                 "--timeout", "2", "--max-rows", "2000", "--max-request", "100000", "--workers", "2",
-                                 "--short-budget", "0.5", "--client-timeout", "2", "--max-response", "5000000",
+                                 "--timeout", "3", "--max-rows", "2000", "--max-request", "100000", "--workers", "2",
+                                 "--short-budget", "1", "--client-timeout", "2", "--max-response", "5000000",
                                  "--allow-origin", "https://app.example.org"],
                                 cwd=root, stdout=subprocess.DEVNULL, stderr=err, env=os.environ.copy())
     deadline = time.monotonic() + 120

@@ -163,7 +163,7 @@ class Endpoint:
         retry = max(1, round(limits.queue_wait))
         self.short = Pool("query", query_worker, (saved, kind, names, WorkerSettings(memory, 0, limits.max_response)),
                           workers, spares=workers, retry_after=retry)
-        self.long = Pool("long-query", query_worker, (saved, kind, names, WorkerSettings(memory, 19, limits.max_response)),
+        self.long = Pool("long-query", query_worker, (saved, kind, names, WorkerSettings(memory, 10, limits.max_response)),
                          long_workers, retry_after=retry)
         self.coder = Pool("coding", code_worker, (str(ontology.directory), profile, engine, WorkerSettings(memory)),
                           code_workers, retry_after=retry)
