@@ -75,6 +75,9 @@ class InputErrors(InputError):
     def __str__(self) -> str:
         return "\n".join(str(e) for e in self._errors)
 
+    def __reduce__(self):  # built from its errors, not from a message (pickling across processes)
+        return type(self), (self._errors,)
+
     @classmethod
     def of(cls, errors) -> InputError | None:
         """None for no error, the error itself for one, else InputErrors. Nested InputErrors are
