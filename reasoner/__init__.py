@@ -19,7 +19,7 @@ from .coding.entry import Coder, Outcome
 from .coding.reference import classify
 from .coding.result import Finding, Line, Result
 from .coding.trace import trace
-from .core.errors import ChemodenError, EngineMissing, InputError, OntologyError, QueryError
+from .core.errors import ChemodenError, EngineMissing, InputError, InputErrors, OntologyError, QueryError
 from .core.version import __version__
 from .intake.model import Session
 from .intake.read import read_bytes, read_document, read_path
@@ -29,7 +29,7 @@ from .surfaces.api import code, code_file, code_json, code_text
 from .surfaces.dataset import build as build_dataset
 
 __all__ = [
-    "ChemodenError", "EngineMissing", "InputError", "OntologyError", "QueryError", "Ontology", "load_ontology",
+    "ChemodenError", "EngineMissing", "InputError", "InputErrors", "OntologyError", "QueryError", "Ontology", "load_ontology",
     "Coder", "Outcome", "classify", "code", "code_file", "code_json", "code_text", "trace", "build_dataset",
     "Finding", "Line", "Result", "Session", "read_bytes", "read_document", "read_path", "__version__",
 ]

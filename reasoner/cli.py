@@ -194,6 +194,12 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _report(error: ChemodenError) -> None:
+    """One stderr line per error: a session's input errors are all reported at once."""
+    for line in error.lines():
+        print(f"chemoden: {line}", file=sys.stderr)
+
+
 def _code(args) -> int:
     coder = Coder(args.ontology, engine=args.engine, profile=args.profile)
     stdin = sys.stdin.buffer.read() if "-" in args.files else None
@@ -201,7 +207,7 @@ def _code(args) -> int:
     first = True
     for outcome in coder.code(sources(args.files, stdin), claim_required=args.command == "audit"):
         if outcome.error is not None:
-            print(f"chemoden: {outcome.error}", file=sys.stderr)
+            _report(outcome.error)
             status = max(status, outcome.error.exit_code)
             continue
         for result in outcome.results:
@@ -246,7 +252,7 @@ def _dataset(args):
     check_profile(ontology, args.profile)
     dataset = build(ontology, args.session, profile=args.profile, engine=args.engine)
     for failure in dataset.failures:
-        print(f"chemoden: {failure}", file=sys.stderr)
+        _report(failure)
     return ontology, dataset
 
 
@@ -327,7 +333,7 @@ def main(argv: list[str] | None = None, *, wall: bool = True) -> int:
             return _check(args)
         return _profiles(args)
     except ChemodenError as exc:
-        print(f"chemoden: {exc}", file=sys.stderr)
+        _report(exc)
         return exc.exit_code
     except KeyboardInterrupt:
         return 130

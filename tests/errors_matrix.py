@@ -1,12 +1,13 @@
 """The bad-input matrix: every kind of bad input, what each entry point answers, and docs/errors.md.
 
 Cases are the files in tests/errors (NAME.json/.ttl beside NAME.expect.json, which gives the
-kind, the exit code and fragments the message must contain) and a few made here because they
+kind, the exit code and fragments the message must contain; for a session with several errors
+also "errors", each error's field and a fragment of its message, in the order reported) and a few made here because they
 are large or cannot be files in git (a 10 MB session, 10,000 injections, a missing file, a
 symbolic-link loop, an unknown --profile). Each runs through:
 
 - `chemoden code` under tests/guard.py (no network, no file read outside the input and the
-  project): the exit code and the one line on stderr;
+  project): the exit code and the line on stderr (a line per error);
 - `chemoden batch` over one folder holding every file case between good sessions: an error
   record naming the same field, and the good sessions coded;
 - `chemoden query session-lines --session FILE`: the same line as `code` (the session left out);
@@ -44,6 +45,12 @@ class Case:
     args: list[str] = field(default_factory=list)  # extra arguments before the path
     in_batch: bool = True
     command: str = "code"
+    errors: list = field(default_factory=list)  # [field, fragment] of each error, for several
+
+    @property
+    def count(self) -> int:
+        """How many errors (stderr lines) the case reports."""
+        return len(self.errors) or 1
 
     @property
     def is_json(self) -> bool:
@@ -66,8 +73,13 @@ def file_cases() -> list[Case]:
         name = expect.name[: -len(".expect.json")]
         spec = json.loads(expect.read_text(encoding="utf-8"))
         path = next(p for p in ERRORS.iterdir() if p.stem == name and not p.name.endswith(".expect.json"))
-        out.append(Case(name, spec["kind"], spec["exit"], spec["message"], path))
+        out.append(Case(name, spec["kind"], spec["exit"], spec["message"], path, errors=spec.get("errors", [])))
     return out
+
+
+def several_cases() -> list[Case]:
+    """The file cases of one session with several errors (tests/errors/several-*)."""
+    return [c for c in file_cases() if c.errors]
 
 
 def made_cases(folder: Path) -> list[Case]:
@@ -194,16 +206,19 @@ def render(rows: list[dict]) -> str:
            "(the other sessions of the batch still coded) and the answer of `POST /code`.", "",
            "Exit codes: 0 coded; 1 coded with error-severity findings; 2 input error; 3 broken ontology or",
            "rule file; 4 internal error (a bug). In `chemoden batch` a bad record becomes an error record",
-           '`{"record": N, "session": ID, "source": ..., "error": {"field": ..., "message": ...}}` and the batch',
-           "goes on (exit 2 at the end). `chemoden query --session FILE` prints the same line and leaves the",
-           "session out (exit 2; \"same\" in the table). `POST /code` answers 400 with the same `error` object",
-           "(its field and message; the source is `<request>`), 413 over the request-size limit; n/a where",
-           "the input is not a file a request can carry.", "",
+           '`{"record": N, "session": ID, "source": ..., "error": {"field": ..., "message": ...}, "errors": [...]}`',
+           "and the batch goes on (exit 2 at the end). Every input error of a session is reported at once: a",
+           "line each on stderr, each in `errors` (`error` is the first); the rows \"several errors\" show it.",
+           "`chemoden query --session FILE` prints the same lines and leaves the session out (exit 2; \"same\"",
+           "in the table). `POST /code` answers 400 with the same `error` and `errors` (their fields and",
+           "messages; the source is `<request>`), 413 over the request-size limit; n/a where the input is",
+           "not a file a request can carry.", "",
            "| # | bad input | exit | what the command prints on stderr (`chemoden code` unless the row names another) "
            "| `batch` record's field | `query --session` | `POST /code` |",
            "|---|---|---|---|---|---|---|"]
     for n, row in enumerate(rows, start=1):
-        out.append(f"| {n} | {cell(row['kind'])} | {row['exit']} | `` {cell(row['message'])} `` | "
+        message = "<br>".join(f"`` {cell(line)} ``" for line in row["message"].splitlines())
+        out.append(f"| {n} | {cell(row['kind'])} | {row['exit']} | {message} | "
                    f"{cell(row['batch'])} | {cell(row['query'])} | {cell(row['post'])} |")
     out += ["", "Endpoint refusals (`chemoden serve`) are listed in the README's section on the endpoint."]
     return "\n".join(out) + "\n"
@@ -217,8 +232,7 @@ def collect(folder: Path, endpoint: str | None = None) -> list[dict]:
     for case in cases:
         proc = run_code(case, folder)
         record = batch["errors"].get(case.path.name) if case.in_batch else None
-        batch_cell = "n/a" if not case.in_batch else (
-            f"`{record['error']['field']}`" if record and record["error"]["field"] else "(none: the file)")
+        batch_cell = "n/a" if not case.in_batch else batch_fields(record)
         message = proc.stderr.strip().replace(str(folder), "<tmp>")
         query = "n/a"
         if case.is_session_file:
@@ -233,6 +247,14 @@ def collect(folder: Path, endpoint: str | None = None) -> list[dict]:
     return rows
 
 
+def batch_fields(record: dict | None) -> str:
+    """The batch cell: the fields a batch error record names (`errors`, else `error`)."""
+    fields = [e["field"] for e in (record or {}).get("errors") or [(record or {}).get("error") or {}]]
+    if not any(fields):
+        return "(none: the file)"
+    return ", ".join(f"`{f}`" for f in fields)
+
+
 def documented() -> dict[str, dict]:
     """docs/errors.md's rows by kind: exit code and message."""
     rows = {}
@@ -241,7 +263,7 @@ def documented() -> dict[str, dict]:
             continue
         cells = [c.strip() for c in line.strip("|").replace("\\|", "\0").split(" | ")]
         cells = [c.replace("\0", "|") for c in cells]
-        message = cells[3].removeprefix("`` ").removesuffix(" ``")
+        message = "\n".join(part.removeprefix("`` ").removesuffix(" ``") for part in cells[3].split("<br>"))
         rows[cells[1]] = {"exit": int(cells[2]), "message": message, "batch": cells[4], "query": cells[5],
                           "post": cells[6]}
     return rows

@@ -8,7 +8,8 @@ mutated at one of three levels: the JSON value (fields dropped, retyped, emptied
 huge or negative numbers, junk strings, deep nesting), the text (truncated, bytes flipped,
 invalid UTF-8, characters inserted), or the Turtle of a session. Every input must end in a
 coded result or an InputError naming what is wrong; anything else (another exception, an
-InputError without a message) is a crash and is reported with the input that caused it.
+InputError without a message) is a crash and is reported with the input that caused it. An
+error reporting several (InputErrors) must read as its first, and name a field at most once.
 Deterministic for a seed.
 """
 
@@ -143,6 +144,20 @@ def inputs(count: int, seed: int, ontology):
             yield f"generated-{n}", json.dumps(rng.choice(sessions)).encode(), "json"
 
 
+def malformed(exc: ChemodenError) -> str | None:
+    """What is wrong with an error's shape, or None: each error has a message, the first of
+    `errors` is the error itself (what a caller showing one error shows), no field twice."""
+    errors = exc.errors
+    if not errors or any(not e.message for e in errors):
+        return "an input error without a message"
+    if (errors[0].source, errors[0].field, errors[0].message) != (exc.source, exc.field, exc.message):
+        return "the error does not read as the first of its errors"
+    named = [(e.source, e.field) for e in errors if e.field]
+    if len(named) != len(set(named)):
+        return f"a field named twice: {[e.field for e in errors]}"
+    return None
+
+
 def run(count: int, seed: int, stream=sys.stdout) -> dict:
     import logging
 
@@ -152,6 +167,7 @@ def run(count: int, seed: int, stream=sys.stdout) -> dict:
     outcomes: Counter = Counter()
     crashes: list[tuple[str, bytes, str]] = []
     slowest = (0.0, "")
+    several = 0  # input errors reporting more than one error
     start = time.monotonic()
     for label, data, fmt in inputs(count, seed, ontology):
         t = time.monotonic()
@@ -161,9 +177,11 @@ def run(count: int, seed: int, stream=sys.stdout) -> dict:
                 code(session, ontology)
             outcomes["coded"] += 1
         except ChemodenError as exc:
-            if not exc.message:
-                crashes.append((label, data, "an input error without a message"))
+            problem = malformed(exc)
+            if problem:
+                crashes.append((label, data, problem))
             outcomes["input error"] += 1
+            several += len(exc.errors) > 1
         except Exception:  # anything else is a crash
             crashes.append((label, data, traceback.format_exc(limit=3)))
         took = time.monotonic() - t
@@ -171,10 +189,11 @@ def run(count: int, seed: int, stream=sys.stdout) -> dict:
             slowest = (took, label)
     seconds = time.monotonic() - start
     report = {"inputs": sum(outcomes.values()) + len(crashes),
-              "coded": outcomes["coded"], "input_errors": outcomes["input error"], "crashes": len(crashes),
+              "coded": outcomes["coded"], "input_errors": outcomes["input error"], "several_errors": several,
+              "crashes": len(crashes),
               "seconds": round(seconds, 1), "slowest_s": round(slowest[0], 3), "slowest": slowest[1]}
     print(f"fuzz: {report['inputs']} inputs in {report['seconds']} s: {report['coded']} coded, "
-          f"{report['input_errors']} input errors, {report['crashes']} crashes; slowest {report['slowest_s']} s "
+          f"{report['input_errors']} input errors ({several} with several), {report['crashes']} crashes; slowest {report['slowest_s']} s "
           f"({report['slowest']})", file=stream)
     for label, data, what in crashes[:10]:
         print(f"CRASH {label}: {data[:200]!r}\n{what}", file=stream)

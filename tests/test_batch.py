@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from errors_matrix import several_cases
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = sorted((ROOT / "examples").glob("*.json"))
@@ -60,6 +61,24 @@ def test_a_record_breaking_the_session_shapes_is_an_error_record(tmp_path):
     good, bad = records(out)
     assert "lines" in good
     assert bad["error"]["field"] == 'injection "i1" cd:sidee' and "unknown field" in bad["error"]["message"]
+
+
+def test_an_error_record_holds_every_error_of_its_session(tmp_path):
+    """`error` is the first, as before; `errors` all of them, in the order found."""
+    cases = several_cases()
+    path = tmp_path / "in.jsonl"
+    lines = [json.dumps(json.loads(c.path.read_text())) for c in cases]
+    path.write_text("\n".join(lines + [json.dumps(json.loads(EXAMPLES[0].read_text()))]) + "\n")
+    out = tmp_path / "out.jsonl"
+    proc = run(str(path), "-o", str(out), "--jobs", "1", "--quiet")
+    assert proc.returncode == 2, proc.stderr
+    *bad, good = records(out)
+    assert "lines" in good
+    for case, record in zip(cases, bad, strict=True):
+        assert [e["field"] for e in record["errors"]] == [field for field, _ in case.errors]
+        assert all(fragment in e["message"] for e, (_, fragment) in zip(record["errors"], case.errors))
+        assert record["error"] == record["errors"][0]
+    assert f"(and {len(cases[0].errors) - 1} more)" in proc.stderr  # the summary counts the rest
 
 
 def test_same_objects_as_code_json(batch_input, tmp_path):

@@ -6,8 +6,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from errors_matrix import several_cases
 from rdflib import Graph
 
+from reasoner import InputError, code_file
 from reasoner.core.vocab import CD
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -82,6 +84,23 @@ def test_unknown_muscle_exits_2_with_suggestion(tmp_path):
     assert proc.stdout == "" and "Traceback" not in proc.stderr
     assert "injections[1].muscle" in proc.stderr and "bicep femurs" in proc.stderr
     assert "biceps femoris" in proc.stderr
+
+
+@pytest.mark.parametrize("fmt", ["table", "json"])
+@pytest.mark.parametrize("case", several_cases(), ids=lambda c: c.name)
+def test_every_error_of_a_session_is_reported_at_once(case, fmt):
+    """A line each on stderr, in the order found, whatever the format; stdout keeps results only."""
+    path = case.path.relative_to(ROOT)
+    proc = run("code", "--format", fmt, str(path))
+    assert proc.returncode == 2 and proc.stdout == "" and "Traceback" not in proc.stderr
+    lines = proc.stderr.splitlines()
+    assert len(lines) == len(case.errors), proc.stderr
+    for line, (field, fragment) in zip(lines, case.errors):
+        assert line.startswith(f"chemoden: {path}: {field}: ") and fragment in line, (field, line)
+    with pytest.raises(InputError) as info:  # the Python API: the first as before, all in `errors`
+        code_file(case.path)
+    assert [e.field for e in info.value.errors] == [field for field, _ in case.errors]
+    assert (info.value.field, info.value.message) == (case.errors[0][0], info.value.errors[0].message)
 
 
 def test_bad_file_does_not_stop_the_others(tmp_path):

@@ -1,12 +1,13 @@
 """The bad-input matrix (tests/errors_matrix.py, docs/errors.md): every row is checked here.
 
 For each kind of bad input: `chemoden code` exits as documented with one line naming the field
-and the value, exactly the line docs/errors.md shows, no traceback, nothing fetched and nothing
-read outside the input (tests/guard.py); in one batch over all of them, each is an error record
-naming the same field while the good sessions around them are coded; `POST /code` answers as
-documented with the same field.
+and the value (a line per error for a session with several), exactly the lines docs/errors.md
+shows, no traceback, nothing fetched and nothing read outside the input (tests/guard.py); in one
+batch over all of them, each is an error record naming the same fields while the good sessions
+around them are coded; `POST /code` answers as documented with the same fields.
 """
 
+import dataclasses
 import os
 
 import pytest
@@ -14,6 +15,7 @@ from errors_matrix import (
     ERRORS,
     GOOD,
     ROOT,
+    batch_fields,
     documented,
     field_of,
     file_cases,
@@ -64,12 +66,30 @@ def test_code_answers_as_documented(name, made, docs):
     if case.command == "code":
         assert proc.stdout == ""
     lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1, proc.stderr
+    assert len(lines) == case.count, proc.stderr
     for fragment in case.fragments:
-        assert fragment.lower() in lines[0].lower(), (fragment, lines[0])
+        assert fragment.lower() in proc.stderr.lower(), (fragment, lines)
+    for line, (field, fragment) in zip(lines, case.errors):  # every error, in the order reported
+        assert f": {field}: " in line and fragment in line, (field, fragment, line)
     row = docs[case.kind]
     assert row["exit"] == proc.returncode
-    assert row["message"] == lines[0].replace(str(folder), "<tmp>"), "docs/errors.md is stale: regenerate it"
+    assert row["message"] == "\n".join(lines).replace(str(folder), "<tmp>"), "docs/errors.md is stale: regenerate it"
+
+
+SEVERAL = [c.name for c in FILE_CASES if c.errors]
+
+
+def test_the_matrix_has_sessions_with_several_errors():
+    assert len(SEVERAL) >= 3 and all(len(c.errors) >= 2 for c in FILE_CASES if c.errors)
+
+
+@pytest.mark.parametrize("name", SEVERAL)
+def test_several_errors_with_format_json(name, made, docs):
+    """`--format json` keeps stdout for results: the errors are the same stderr lines."""
+    case, folder = _case(name, made)
+    proc = run_code(dataclasses.replace(case, args=["--format", "json"]), folder)
+    assert proc.returncode == 2 and proc.stdout == "", proc.stderr
+    assert proc.stderr.strip() == docs[case.kind]["message"]
 
 
 @pytest.mark.xdist_group("errors-batch")
@@ -85,13 +105,15 @@ def test_batch_gives_each_bad_file_an_error_record_and_codes_the_rest(made, docs
     for case in in_batch:
         record = batch["errors"].get(case.path.name)
         assert record is not None, case.name
-        got = record["error"]["field"]
-        message = docs[case.kind]["message"]
-        if got is None:
-            assert field_of(message.replace("<tmp>", str(folder)), case) is None, (case.name, message)
-        else:  # the field `code` named: 'SOURCE: FIELD: message'
-            assert f": {got}: " in message, (case.name, got, message)
-        assert docs[case.kind]["batch"] == (f"`{got}`" if got else "(none: the file)")
+        assert record["error"] == record["errors"][0] and len(record["errors"]) == case.count
+        lines = docs[case.kind]["message"].replace("<tmp>", str(folder)).splitlines()
+        for error, line in zip(record["errors"], lines, strict=True):
+            got = error["field"]
+            if got is None:
+                assert field_of(line, case) is None, (case.name, line)
+            else:  # the field `code` named: 'SOURCE: FIELD: message'
+                assert line.endswith(f": {got}: {error['message']}"), (case.name, got, line)
+        assert docs[case.kind]["batch"] == batch_fields(record)
 
 
 POSTED = [c.name for c in FILE_CASES if c.is_session_file] + ["ten-thousand-injections", "ten-megabyte-session"]
@@ -105,9 +127,11 @@ def test_post_code_answers_as_documented(name, made, docs, endpoint):
     assert str(status) == docs[case.kind]["post"]
     assert 400 <= status < 500
     if status == 400:
-        got, message = answer["error"]["field"], answer["error"]["message"]
-        line = docs[case.kind]["message"].replace("<tmp>", str(folder))
-        assert line.endswith(f": {got}: {message}" if got else f": {message}"), (got, message, line)
+        lines = docs[case.kind]["message"].replace("<tmp>", str(folder)).splitlines()
+        assert answer["error"] == answer["errors"][0]
+        for error, line in zip(answer["errors"], lines, strict=True):
+            got, message = error["field"], error["message"]
+            assert line.endswith(f": {got}: {message}" if got else f": {message}"), (got, message, line)
 
 
 QUERIED = [c.name for c in FILE_CASES if c.is_session_file] + ["ten-thousand-injections"]
@@ -136,7 +160,8 @@ def test_query_session_refuses_as_code_does(name, made, docs, queried):
     assert proc.returncode == 2
     assert docs[case.kind]["query"] == "same"
     lines = [line.replace(str(folder), "<tmp>") for line in proc.stderr.splitlines()]
-    assert docs[case.kind]["message"] in lines
+    for line in docs[case.kind]["message"].splitlines():
+        assert line in lines
     for good in GOOD:  # the good sessions are still queried
         assert good.stem in proc.stdout
 

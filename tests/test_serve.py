@@ -15,6 +15,7 @@ from xml.dom.minidom import parseString
 
 import pytest
 from conftest import ENDPOINT_LOG
+from errors_matrix import several_cases
 from rdflib import Graph, URIRef
 from rdflib.namespace import RDF
 from rdflib.query import Result
@@ -244,6 +245,17 @@ def test_post_code(endpoint):
     remote_context = {"@context": "http://127.0.0.1:9/context.jsonld", "injections": []}
     status, _, body = http(f"{endpoint}/code", data=json.dumps(remote_context).encode(), headers={"Content-Type": "application/json"})
     assert status == 400 and "remote" in json.loads(body)["error"]["message"]
+
+
+@pytest.mark.parametrize("case", several_cases(), ids=lambda c: c.name)
+def test_post_code_answers_every_error_of_the_session(endpoint, case):
+    status, headers, body = http(f"{endpoint}/code", data=case.path.read_bytes(),
+                                 headers={"Content-Type": "application/json"})
+    answer = json.loads(body)
+    assert status == 400 and headers["Content-Type"] == "application/json"
+    assert [e["field"] for e in answer["errors"]] == [field for field, _ in case.errors]
+    assert all(fragment in e["message"] for e, (_, fragment) in zip(answer["errors"], case.errors))
+    assert answer["error"] == answer["errors"][0]  # as before: the first
 
 
 def test_library_and_page(endpoint):

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
-from ..core.errors import ChemodenError, InputError, InternalError
+from ..core.errors import ChemodenError, InputError, InputErrors, InternalError
 from ..engines import registry
 from ..intake.files import Record
 from ..intake.model import Session
@@ -99,25 +99,28 @@ class Coder:
     # -- steps --------------------------------------------------------------------------
     def _chunk(self, records: list[Record], one_session: str | None, claim_required: bool,
                classification: bool) -> list[Outcome]:
-        return self._finish([self._read(r, one_session, claim_required) for r in records], classification)
+        return self._finish([self._read(r, one_session) for r in records], classification, claim_required)
 
     def code_read(self, sessions: list[Session], classification: bool = True) -> list[Outcome]:
         """Outcomes for sessions already read (a parsed document): checked, then coded."""
         return self._finish([Outcome(Record(n, s.source, None, None), read=[s]) for n, s in enumerate(sessions, 1)],
                             classification)
 
-    def _finish(self, outcomes: list[Outcome], classification: bool) -> list[Outcome]:
-        """The session shapes over every session read, then the coding of those that pass."""
+    def _finish(self, outcomes: list[Outcome], classification: bool, claim_required: bool = False) -> list[Outcome]:
+        """The session shapes over every session read (and, for an audit, its claim), then the
+        coding of those that pass. A record's error is its first bad session's, every one."""
         readable = [o for o in outcomes if o.error is None]
         sessions = [s for o in readable for s in o.read]
         errors = shapes.check_sessions(sessions, self.ontology)
         at = 0
         for outcome in readable:
-            count = len(outcome.read)
-            first = next((e for e in errors[at:at + count] if e is not None), None)
-            at += count
-            if first is not None:
-                outcome.error = first
+            found = list(zip(outcome.read, errors[at:at + len(outcome.read)]))
+            at += len(outcome.read)
+            unclaimed = [(s, e) for s, e in found if claim_required and not s.claim]
+            for session, error in unclaimed[:1] or [(s, e) for s, e in found if e is not None][:1]:
+                missing = [InputError("missing or empty: an audit needs the claim's billed lines",
+                                      source=session.source, field="billed")] if unclaimed else []
+                outcome.error = InputErrors.of(missing + ([error] if error is not None else []))
         todo = [s for o in outcomes if o.error is None for s in o.read]
         coded = self._code_all(todo, classification)
         for outcome in outcomes:
@@ -130,17 +133,12 @@ class Coder:
                     outcome.results = results
         return outcomes
 
-    def _read(self, record: Record, one_session: str | None, claim_required: bool) -> Outcome:
+    def _read(self, record: Record, one_session: str | None) -> Outcome:
         outcome = Outcome(record)
         try:
             sessions = read_record(record, self.ontology, self.profile)
             if one_session and len(sessions) != 1:
                 raise InputError(f"holds {len(sessions)} sessions; {one_session} is one session", source=record.source)
-            if claim_required:
-                for s in sessions:
-                    if not s.claim:
-                        raise InputError("missing or empty: an audit needs the claim's billed lines",
-                                         source=s.source, field="billed")
             outcome.read = sessions
         except ChemodenError as exc:
             outcome.error = exc

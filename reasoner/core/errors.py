@@ -80,9 +80,60 @@ class ChemodenError(Exception):
         """{"field", "message"}: how JSON outputs (batch error records, POST /code) carry it."""
         return {"field": self.field, "message": self.message}
 
+    @property
+    def errors(self) -> list[ChemodenError]:
+        """Every error this one reports, in the order found: itself (InputErrors: each of them)."""
+        return [self]
+
+    def as_json(self) -> dict:
+        """{"error": the first as_dict(), "errors": every one}: the members of JSON error answers.
+        "error" is what they carried before several errors were reported at once."""
+        return {"error": self.as_dict(), "errors": [e.as_dict() for e in self.errors]}
+
+    def lines(self) -> list[str]:
+        """One line per error, `SOURCE: FIELD: MESSAGE`, as stderr shows them."""
+        return [str(e) for e in self.errors]
+
 
 class InputError(ChemodenError):
     """Bad session input or a bad option: names the file, the field and the value."""
+
+
+class InputErrors(InputError):
+    """Every input error found in one session, reported at once. It reads as its first error
+    (message, field, source, status, exit code), so whatever shows one error shows what it
+    showed before; `errors` holds them all, in the order found."""
+
+    def __init__(self, errors: list[InputError]):
+        first = errors[0]
+        super().__init__(first.message, source=first.source, field=first.field, status=first.status)
+        self._errors = list(errors)
+
+    @property
+    def errors(self) -> list[InputError]:
+        return list(self._errors)
+
+    def __str__(self) -> str:
+        return "\n".join(str(e) for e in self._errors)
+
+    def __reduce__(self):  # built from its errors, not from a message (pickling across processes)
+        return type(self), (self._errors,)
+
+    @classmethod
+    def of(cls, errors) -> InputError | None:
+        """None for no error, the error itself for one, else InputErrors. Nested InputErrors are
+        flattened, and a field is named once (by its first error): a later check of a field
+        already found bad only restates it."""
+        kept: list[InputError] = []
+        seen: set = set()
+        for error in (e for err in errors for e in err.errors):
+            key = (error.source, error.field) if error.field else (error.source, None, error.message)
+            if key not in seen:
+                seen.add(key)
+                kept.append(error)
+        if not kept:
+            return None
+        return kept[0] if len(kept) == 1 else cls(kept)
 
 
 class EngineMissing(InputError):

@@ -9,7 +9,7 @@ from functools import lru_cache
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import XSD
 
-from ..core.errors import InputError
+from ..core.errors import InputError, InputErrors
 from ..core.vocab import CD
 from .model import check_injection_count, show
 
@@ -21,52 +21,117 @@ BILLED_FIELDS = ("code", "units", "modifiers", "ndc")
 EXTRA_SESSION_FIELDS = ("date", "notes", "patient", "encounter", "provider")
 
 
-def check_plain(doc: dict, source: str) -> None:
+def check_plain(doc: dict, source: str) -> tuple[list[InputError], dict]:
+    """Every problem of a plain session's fields, and the session without the values found bad,
+    for name resolution to check the rest: a bad injection or claim line is emptied in place (so
+    the others keep their index), a bad agent or session field left out. The limit on injections
+    is raised at once: nothing past it is read."""
+    errors: list[InputError] = []
+    usable = dict(doc)
+
+    def bad(message: str, field: str) -> None:
+        errors.append(InputError(message, source=source, field=field))
+
     for key in doc:
         if key not in SESSION_FIELDS + EXTRA_SESSION_FIELDS:
-            raise InputError(f"unknown field {key!r} (known: {', '.join(SESSION_FIELDS)})", source=source, field=key)
+            bad(f"unknown field {key!r} (known: {', '.join(SESSION_FIELDS)})", key)
+            del usable[key]
     if "id" in doc and not isinstance(doc["id"], (str, int)) or doc.get("id") == "":
-        raise InputError(f"must be a non-empty text, found {doc['id']!r}", source=source, field="id")
+        bad(f"must be a non-empty text, found {doc['id']!r}", "id")
+        usable.pop("id", None)
     for key in ("setting", "approach", "indication", "profile"):
         if key in doc and doc[key] is not None and not isinstance(doc[key], str):
-            raise InputError(f"must be text, found {doc[key]!r}", source=source, field=key)
+            bad(f"must be text, found {doc[key]!r}", key)
+            usable.pop(key, None)
     guidance = doc.get("guidance")
     if guidance is not None:
         items = guidance if isinstance(guidance, list) else [guidance]
         for n, item in enumerate(items):
             if not isinstance(item, str):
-                raise InputError(f"must be text, found {item!r}", source=source, field=f"guidance[{n}]")
-    if "agent" in doc:
-        _check_agent(doc["agent"], source)
+                bad(f"must be text, found {item!r}", f"guidance[{n}]")
+        usable["guidance"] = [item for item in items if isinstance(item, str)]
+    if "agent" in doc and _check_agent(doc["agent"], bad):
+        del usable["agent"]
     if "billed" in doc:
-        _check_billed(doc["billed"], source)
+        usable["billed"] = _check_billed(doc["billed"], bad)
+        if usable["billed"] is None:
+            del usable["billed"]
     injections = doc.get("injections")
     if injections is None:
-        raise InputError("missing: a session needs at least one injection", source=source, field="injections")
-    if not isinstance(injections, list):
-        raise InputError(f"must be a list of injections, found {type(injections).__name__}", source=source, field="injections")
-    if not injections:
-        raise InputError("empty: a session needs at least one injection", source=source, field="injections")
-    check_injection_count(len(injections), source)
-    for n, inj in enumerate(injections):
-        where = f"injections[{n}]"
-        _check_object(inj, INJECTION_FIELDS, "an object with muscle and side", source, where)
-        if "muscle" not in inj:
-            raise InputError("missing: name the muscle or gland injected", source=source, field=f"{where}.muscle")
-        if not isinstance(inj["muscle"], str) or not inj["muscle"].strip():
-            raise InputError(f"must be a muscle name, found {inj['muscle']!r}", source=source, field=f"{where}.muscle")
-        if "side" in inj and inj["side"] is not None and not isinstance(inj["side"], str):
-            raise InputError(f"must be left, right or bilateral, found {inj['side']!r}", source=source, field=f"{where}.side")
-        if "id" in inj and (not isinstance(inj["id"], (str, int)) or inj["id"] == ""):
-            raise InputError(f"must be a non-empty text, found {inj['id']!r}", source=source, field=f"{where}.id")
+        bad("missing: a session needs at least one injection", "injections")
+    elif not isinstance(injections, list):
+        bad(f"must be a list of injections, found {type(injections).__name__}", "injections")
+    elif not injections:
+        bad("empty: a session needs at least one injection", "injections")
+    else:
+        try:
+            check_injection_count(len(injections), source)
+        except InputError as exc:
+            raise InputErrors.of(errors + [exc]) from None
+        usable["injections"] = [inj if _check_injection(inj, f"injections[{n}]", bad) else {}
+                                for n, inj in enumerate(injections)]
+    if not isinstance(usable.get("injections"), list):
+        usable.pop("injections", None)
+    return errors, usable
+
+
+def _check_injection(inj, where: str, bad) -> bool:
+    """True when the injection's fields are well formed (each problem given to `bad`)."""
+    note, found = _counted(bad)
+    unknown = _check_object(inj, INJECTION_FIELDS, "an object with muscle and side", where, note)
+    if unknown is None:
+        return False
+    if "muscle" not in inj:
+        if not unknown:  # else a misspelt key is the likelier story, and already told
+            note("missing: name the muscle or gland injected", f"{where}.muscle")
+    elif not isinstance(inj["muscle"], str) or not inj["muscle"].strip():
+        note(f"must be a muscle name, found {inj['muscle']!r}", f"{where}.muscle")
+    if "side" in inj and inj["side"] is not None and not isinstance(inj["side"], str):
+        note(f"must be left, right or bilateral, found {inj['side']!r}", f"{where}.side")
+    if "id" in inj and (not isinstance(inj["id"], (str, int)) or inj["id"] == ""):
+        note(f"must be a non-empty text, found {inj['id']!r}", f"{where}.id")
+    return not found
+
+
+def restates(field: str | None, reported: list[InputError]) -> bool:
+    """Whether an error on `field` found by name resolution only restates one check_plain
+    reported: the same field, or a field of an injection, claim line or agent already found
+    bad (it was emptied or left out)."""
+    if field is None:
+        return False
+    for error in reported:
+        scope = _object_of(error.field)
+        if scope is not None and _within(field, scope):
+            return True
+    return False
+
+
+def _object_of(field: str | None) -> str | None:
+    """The injection, claim line or agent a field belongs to (injections[2], billed[0], agent),
+    else the field itself."""
+    if field is None:
+        return None
+    for prefix in ("injections[", "billed["):
+        if field.startswith(prefix) and "]" in field:
+            return field[: field.index("]") + 1]
+    if field == "agent" or field.startswith("agent."):
+        return "agent"
+    return field
+
+
+def _within(field: str, scope: str) -> bool:
+    return field == scope or field.startswith(scope + ".") or field.startswith(scope + "[")
 
 
 def with_positions(doc: dict) -> dict:
     """The plain session with each injection's and claim line's input position recorded."""
     out = dict(doc)
-    out["injections"] = [dict(inj, position=n) for n, inj in enumerate(doc["injections"])]
+    if isinstance(doc.get("injections"), list):
+        out["injections"] = [dict(inj, position=n) if isinstance(inj, dict) else inj
+                             for n, inj in enumerate(doc["injections"])]
     if isinstance(doc.get("billed"), list):
-        out["billed"] = [dict(line, position=n) for n, line in enumerate(doc["billed"])]
+        out["billed"] = [dict(line, position=n) if isinstance(line, dict) else line
+                         for n, line in enumerate(doc["billed"])]
     return out
 
 
@@ -80,8 +145,8 @@ def plain_graph(doc: dict, context: dict) -> Graph:
     return graph
 
 
-def plain_triples(doc: dict, context: dict) -> list[tuple]:
-    """The triples of plain_graph, as a list."""
+def plain_triples(doc: dict, context: dict, root: BNode | None = None) -> list[tuple]:
+    """The triples of plain_graph, as a list (the session's node `root` when given)."""
     graph: list[tuple] = []
     iris, typed = _context_terms(context)
 
@@ -97,8 +162,8 @@ def plain_triples(doc: dict, context: dict) -> list[tuple]:
         except TypeError:  # not hashable: never the case for JSON scalars, but never fail on it
             return _literal(typed.get(key), value)
 
-    def node(obj: dict) -> BNode:
-        subject = BNode()
+    def node(obj: dict, subject: BNode | None = None) -> BNode:
+        subject = subject if subject is not None else BNode()
         for key, value in obj.items():
             if key.startswith("@") or value is None:
                 continue
@@ -109,7 +174,7 @@ def plain_triples(doc: dict, context: dict) -> list[tuple]:
                 graph.append((subject, iri(key), obj_term))
         return subject
 
-    node(doc)
+    node(doc, root)
     return graph
 
 
@@ -158,43 +223,75 @@ def _is_number(value) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-def _check_object(value, known: tuple, what: str, source: str, where: str) -> None:
-    """A JSON object whose keys are all known fields."""
+def _check_object(value, known: tuple, what: str, where: str, bad) -> list | None:
+    """The unknown keys of `value` (each given to `bad`), or None when it is no JSON object."""
     if not isinstance(value, dict):
-        raise InputError(f"must be {what}, found {show(value)}", source=source, field=where)
-    for key in value:
-        if key not in known:
-            raise InputError(f"unknown field {key!r} (known: {', '.join(known)})", source=source, field=f"{where}.{key}")
+        bad(f"must be {what}, found {show(value)}", where)
+        return None
+    unknown = [key for key in value if key not in known]
+    for key in unknown:
+        bad(f"unknown field {key!r} (known: {', '.join(known)})", f"{where}.{key}")
+    return unknown
 
 
-def _check_agent(agent, source: str) -> None:
-    _check_object(agent, AGENT_FIELDS, "an object with product and units_administered", source, "agent")
-    if not isinstance(agent.get("product"), str) or not agent["product"].strip():
-        raise InputError(f"must name the product, found {show(agent.get('product'))}", source=source, field="agent.product")
+def _counted(bad):
+    """`bad`, counting the problems it is given: (the wrapper, a list holding their fields)."""
+    found: list[str] = []
+
+    def note(message: str, field: str) -> None:
+        found.append(field)
+        bad(message, field)
+
+    return note, found
+
+
+def _check_agent(agent, bad) -> bool:
+    """True when the agent has a problem (each given to `bad`)."""
+    note, found = _counted(bad)
+    unknown = _check_object(agent, AGENT_FIELDS, "an object with product and units_administered", "agent", note)
+    if unknown is None:
+        return True
+    if "product" in agent or not unknown:  # a missing one after a misspelt key: already told
+        if not isinstance(agent.get("product"), str) or not agent["product"].strip():
+            note(f"must name the product, found {show(agent.get('product'))}", "agent.product")
     if "ndc" in agent and not isinstance(agent["ndc"], str):
-        raise InputError(f"must be text such as 0023-3921-02, found {show(agent['ndc'])}", source=source, field="agent.ndc")
+        note(f"must be text such as 0023-3921-02, found {show(agent['ndc'])}", "agent.ndc")
     for key in ("units_administered", "units_discarded"):
         if key in agent and not _is_number(agent[key]):
-            raise InputError(f"must be a number of product units, found {show(agent[key])}", source=source, field=f"agent.{key}")
-    if "units_administered" not in agent:
-        raise InputError("missing: how many product units were administered", source=source, field="agent.units_administered")
+            note(f"must be a number of product units, found {show(agent[key])}", f"agent.{key}")
+    if "units_administered" not in agent and not unknown:
+        note("missing: how many product units were administered", "agent.units_administered")
+    return bool(found)
 
 
-def _check_billed(billed, source: str) -> None:
+def _check_billed(billed, bad) -> list | None:
+    """The claim lines with each bad one emptied in place (each problem given to `bad`); None
+    when `billed` is not a list."""
     if not isinstance(billed, list):
-        raise InputError(f"must be a list of claim lines, found {show(billed)}", source=source, field="billed")
+        bad(f"must be a list of claim lines, found {show(billed)}", "billed")
+        return None
+    usable = []
     for n, line in enumerate(billed):
         where = f"billed[{n}]"
-        _check_object(line, BILLED_FIELDS, "an object with code, units and modifiers", source, where)
-        if not isinstance(line.get("code"), (str, int)) or isinstance(line.get("code"), bool) or str(line.get("code")).strip() == "":
-            raise InputError(f"must be a code such as 64616, found {show(line.get('code'))}", source=source, field=f"{where}.code")
-        if "units" in line and not _is_number(line["units"]):
-            raise InputError(f"must be a whole number of units, found {show(line['units'])}", source=source, field=f"{where}.units")
-        mods = line.get("modifiers", [])
-        for k, mod in enumerate(mods if isinstance(mods, list) else [mods]):
-            if not isinstance(mod, (str, int)) or isinstance(mod, bool):
-                raise InputError(f"must be a modifier such as 50 or RT, found {show(mod)}", source=source, field=f"{where}.modifiers[{k}]")
-        if "ndc" in line and not isinstance(line["ndc"], str):
-            raise InputError(f"must be text, found {show(line['ndc'])}", source=source, field=f"{where}.ndc")
+        note, found = _counted(bad)
+        usable.append(line if _check_claim_line(line, where, note) and not found else {})
+    return usable
 
 
+def _check_claim_line(line, where: str, note) -> bool:
+    unknown = _check_object(line, BILLED_FIELDS, "an object with code, units and modifiers", where, note)
+    if unknown is None:
+        return False
+    code = line.get("code")
+    if ("code" in line or not unknown) and (not isinstance(code, (str, int)) or isinstance(code, bool)
+                                            or str(code).strip() == ""):
+        note(f"must be a code such as 64616, found {show(line.get('code'))}", f"{where}.code")
+    if "units" in line and not _is_number(line["units"]):
+        note(f"must be a whole number of units, found {show(line['units'])}", f"{where}.units")
+    mods = line.get("modifiers", [])
+    for k, mod in enumerate(mods if isinstance(mods, list) else [mods]):
+        if not isinstance(mod, (str, int)) or isinstance(mod, bool):
+            note(f"must be a modifier such as 50 or RT, found {show(mod)}", f"{where}.modifiers[{k}]")
+    if "ndc" in line and not isinstance(line["ndc"], str):
+        note(f"must be text, found {show(line['ndc'])}", f"{where}.ndc")
+    return True

@@ -9,17 +9,17 @@ import json
 import re
 from pathlib import Path
 
-from rdflib import Graph, URIRef
+from rdflib import BNode, Graph, URIRef
 from rdflib.namespace import OWL
 
-from ..core.errors import InputError
+from ..core.errors import InputError, InputErrors
 from ..core.nesting import depth
 from ..core.vocab import SESSION_BASE
 from ..engines import registry
 from .files import Record, file_record
 from .model import MAX_INPUT_BYTES, MAX_NESTING, Facts, Session, show
-from .plain import check_plain, plain_triples, with_positions
-from .resolve import split
+from .plain import check_plain, plain_triples, restates, with_positions
+from .resolve import resolve_one, split
 
 
 def read_path(path: str | Path, ontology, profile: str | None = None) -> list[Session]:
@@ -75,23 +75,36 @@ def read_document(doc, ontology, *, source: str = "<input>", profile: str | None
     """One session from a parsed JSON value (plain JSON or JSON-LD)."""
     if not isinstance(doc, dict):
         raise InputError(f"expected a JSON object for a session, found {show(doc)}", source=source)
-    plain = "@context" not in doc
-    if plain:
-        check_plain(doc, source)
-        graph = Facts(plain_triples(with_positions(doc), ontology.context))
-    else:
-        _refuse_remote_contexts(doc, source)
-        graph = Graph()
-        try:
-            graph.parse(data=json.dumps(doc), format="json-ld", base=SESSION_BASE)
-        except Exception as exc:  # the JSON-LD processor raises many kinds
-            raise InputError(f"invalid JSON-LD: the JSON-LD processor could not read it ({exc})", source=source) from None
-    if not plain:
-        _check_iris(graph, source)
-    sessions = split(graph, ontology, source, profile, plain=plain)
+    if "@context" not in doc:
+        return _read_plain(doc, ontology, source, profile)
+    _refuse_remote_contexts(doc, source)
+    graph = Graph()
+    try:
+        graph.parse(data=json.dumps(doc), format="json-ld", base=SESSION_BASE)
+    except Exception as exc:  # the JSON-LD processor raises many kinds
+        raise InputError(f"invalid JSON-LD: the JSON-LD processor could not read it ({exc})", source=source) from None
+    _check_iris(graph, source)
+    sessions = split(graph, ontology, source, profile, plain=False)
     if len(sessions) != 1:
         raise InputError(f"expected one session in the document, found {len(sessions)}", source=source)
     return sessions[0]
+
+
+def _read_plain(doc: dict, ontology, source: str, profile: str | None) -> Session:
+    """A plain JSON session: its fields checked, then its names resolved. The values the field
+    checks refused are left out of resolution, which checks everything else, so every error of
+    the session is reported at once (what resolution would only restate of a refused value is
+    dropped)."""
+    errors, usable = check_plain(doc, source)
+    root = BNode()
+    graph = Facts(plain_triples(with_positions(usable), ontology.context, root))
+    try:
+        session = resolve_one(graph, root, ontology, source, profile, plain=True)
+    except InputError as exc:
+        raise InputErrors.of(errors + [e for e in exc.errors if not restates(e.field, errors)]) from None
+    if errors:
+        raise InputErrors.of(errors)
+    return session
 
 
 def read_turtle(text: str, ontology, *, source: str = "<input>", profile: str | None = None) -> list[Session]:

@@ -5,6 +5,7 @@ the field as the user wrote it."""
 from __future__ import annotations
 
 import re
+from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
 from urllib.parse import quote
@@ -13,7 +14,7 @@ from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import RDF, RDFS, XSD
 
 from ..core import ndc
-from ..core.errors import InputError
+from ..core.errors import InputError, InputErrors
 from ..core.vocab import CD, SESSION_BASE
 from .model import MAX_CLAIM_LINES, MAX_VIALS_PER_SESSION, Facts, Injection, Session, check_injection_count
 
@@ -21,6 +22,37 @@ from .model import MAX_CLAIM_LINES, MAX_VIALS_PER_SESSION, Facts, Injection, Ses
 # III) or HCPCS Level II (a letter A-V and 4 digits). One Chemoden does not audit is kept by its
 # notation (cd:billedNotation) and echoed as not audited.
 WELL_FORMED_CODE = re.compile(r"[0-9]{5}|[0-9]{4}[A-Z]|[A-V][0-9]{4}")
+
+
+class Problems:
+    """The input errors of one session, gathered field by field."""
+
+    def __init__(self):
+        self.errors: list[InputError] = []
+
+    def add(self, error: InputError) -> None:
+        self.errors.extend(error.errors)
+
+    @contextmanager
+    def field(self):
+        """Check one field: its InputError is kept and the next field checked."""
+        try:
+            yield
+        except InputError as exc:
+            self.add(exc)
+
+    def at_once(self, error: InputError) -> InputError:
+        """A limit past which nothing is read: what was found so far, then it."""
+        return InputErrors.of(self.errors + [error])
+
+    def raise_any(self) -> None:
+        if self.errors:
+            raise InputErrors.of(self.errors)
+
+
+def resolve_one(graph, root, ontology, source: str, profile: str | None, plain: bool) -> Session:
+    """The session whose root node is known (plain JSON: the document itself)."""
+    return _resolve(graph, root, list(graph.objects(root, CD.hasInjection)), ontology, source, profile, plain)
 
 
 def split(graph: Graph, ontology, source: str, profile: str | None, plain: bool) -> list[Session]:
@@ -78,7 +110,10 @@ def _enum(ontology, graph, node, prop_iri, prop_name, kind, source, field, *, ma
 
 def _resolve(graph: Graph, root, injections, ontology, source, profile, plain) -> Session:
     names = ontology.names
-    ident = _one(_text(graph, root, CD.identifier), source, "id")
+    problems = Problems()
+    ident = None
+    with problems.field():
+        ident = _one(_text(graph, root, CD.identifier), source, "id")
     if ident is None:
         ident = str(root).rsplit("/", 1)[-1] if isinstance(root, URIRef) else Path(source).stem
     iri = root if isinstance(root, URIRef) and not plain else URIRef(SESSION_BASE + quote(str(ident), safe=""))
@@ -86,17 +121,23 @@ def _resolve(graph: Graph, root, injections, ontology, source, profile, plain) -
     out.add((iri, RDF.type, CD.Session))
     out.add((iri, CD.identifier, Literal(ident)))
     if not injections:
-        raise InputError("no injections: a session needs at least one", source=source, field="injections")
-    check_injection_count(len(injections), source)
+        problems.add(InputError("no injections: a session needs at least one", source=source, field="injections"))
+    try:
+        check_injection_count(len(injections), source)
+    except InputError as exc:
+        raise problems.at_once(exc) from None
 
     # Session-level enumerations, with the ontology's defaults.
     for prop, prop_name, kind in ((CD.approach, CD.approachName, "approach"), (CD.setting, CD.settingName, "setting")):
-        values = _enum(ontology, graph, root, prop, prop_name, kind, source, kind)
-        value = values[0] if values else names.defaults.get(kind)
-        if value is not None:
-            out.add((iri, prop, value))
-    for value in set(_enum(ontology, graph, root, CD.guidance, CD.guidanceName, "guidance", source, "guidance", many=True)):
-        out.add((iri, CD.guidance, value))
+        with problems.field():
+            values = _enum(ontology, graph, root, prop, prop_name, kind, source, kind)
+            value = values[0] if values else names.defaults.get(kind)
+            if value is not None:
+                out.add((iri, prop, value))
+    with problems.field():
+        for value in set(_enum(ontology, graph, root, CD.guidance, CD.guidanceName, "guidance", source, "guidance",
+                               many=True)):
+            out.add((iri, CD.guidance, value))
     for text in _text(graph, root, CD.indicationText):
         out.add((iri, CD.indicationText, Literal(text)))
         known = names.enum("indication", text)
@@ -105,16 +146,21 @@ def _resolve(graph: Graph, root, injections, ontology, source, profile, plain) -
     for value in graph.objects(root, CD.indication):
         out.add((iri, CD.indication, value))
 
+    chosen = None
     if profile is not None:
         chosen = names.enum("profile", profile)
         if chosen is None:
-            raise InputError(f"unknown profile {profile!r} (known: {', '.join(names.enum_choices('profile'))})", field="--profile")
+            raise problems.at_once(InputError(
+                f"unknown profile {profile!r} (known: {', '.join(names.enum_choices('profile'))})", field="--profile"))
     else:
-        found = _enum(ontology, graph, root, CD.profile, CD.profileName, "profile", source, "profile")
-        chosen = found[0] if found else names.defaults.get("profile")
-    if chosen is None:
-        raise InputError("no policy profile is marked as default in the ontology", source=source, field="profile")
-    out.add((iri, CD.profile, chosen))
+        with problems.field():
+            found = _enum(ontology, graph, root, CD.profile, CD.profileName, "profile", source, "profile")
+            chosen = found[0] if found else names.defaults.get("profile")
+        if chosen is None and not problems.errors:
+            raise InputError("no policy profile is marked as default in the ontology", source=source, field="profile")
+        chosen = chosen or names.defaults.get("profile")  # an unknown one: the rest is checked as the default's
+    if chosen is not None:
+        out.add((iri, CD.profile, chosen))
 
     # Injections, in input order.
     def order(node):
@@ -129,7 +175,9 @@ def _resolve(graph: Graph, root, injections, ontology, source, profile, plain) -
     result: list[Injection] = []
     for n, node in enumerate(ordered):
         field = f"injection<{node}>" if isinstance(node, URIRef) and not plain else f"injections[{n}]"
-        given = _one(_text(graph, node, CD.identifier), source, f"{field}.id")
+        given = None
+        with problems.field():
+            given = _one(_text(graph, node, CD.identifier), source, f"{field}.id")
         if given is None and isinstance(node, URIRef) and not plain:
             given = str(node).rstrip("/").rsplit("/", 1)[-1].rsplit("#", 1)[-1]
         if given is None:
@@ -137,34 +185,68 @@ def _resolve(graph: Graph, root, injections, ontology, source, profile, plain) -
             if given in explicit:
                 given = f"injection-{n + 1}"
         if given in seen_ids:
-            raise InputError(f"duplicated injection id {given!r} (also {seen_ids[given]})", source=source, field=f"{field}.id")
-        seen_ids[given] = field
+            problems.add(InputError(f"duplicated injection id {given!r} (also {seen_ids[given]})", source=source,
+                                    field=f"{field}.id"))
+        seen_ids.setdefault(given, field)
         inj_iri = URIRef(f"{iri}/injection/{quote(given, safe='')}")
-        result.append(_resolve_injection(graph, node, inj_iri, given, field, out, ontology, source))
+        injection = _resolve_injection(graph, node, inj_iri, given, field, out, ontology, source, problems)
+        if injection is not None:
+            result.append(injection)
         out.add((iri, CD.hasInjection, inj_iri))
         out.add((inj_iri, CD.position, Literal(n)))
 
     agents = list(graph.objects(root, CD.agent))
     if len(agents) > 1:
-        raise InputError("several agents documented; give one", source=source, field="agent")
-    if agents:
-        _resolve_agent(graph, agents[0], iri, out, ontology, source, plain)
+        problems.add(InputError("several agents documented; give one", source=source, field="agent"))
+    elif agents:
+        _resolve_agent(graph, agents[0], iri, out, ontology, source, plain, problems)
     billed = sorted(graph.objects(root, CD.billed), key=order)
     if len(billed) > MAX_CLAIM_LINES:
-        raise InputError(f"{len(billed):,} claim lines is more than one claim can hold (at most {MAX_CLAIM_LINES:,})",
-                         source=source, field="billed")
-    claim = [_resolve_claim_line(graph, node, URIRef(f"{iri}/claim/{n + 1}"), n, iri, out, ontology, source, plain)
+        raise problems.at_once(InputError(
+            f"{len(billed):,} claim lines is more than one claim can hold (at most {MAX_CLAIM_LINES:,})",
+            source=source, field="billed"))
+    claim = [_resolve_claim_line(graph, node, URIRef(f"{iri}/claim/{n + 1}"), n, iri, out, ontology, source, problems)
              for n, node in enumerate(billed)]
+    problems.raise_any()
 
     return Session(iri=iri, identifier=str(ident), source=source, triples=list(out), profile=chosen,
                    profile_name=names.name_of(chosen), injections=result, claim=claim or None,
                    input_graph=graph, input_root=root, plain=plain)
 
 
-def _resolve_injection(graph, node, inj_iri, ident, field, out, ontology, source) -> Injection:
+def _resolve_injection(graph, node, inj_iri, ident, field, out, ontology, source, problems) -> Injection | None:
+    """The injection resolved, or None when its muscle or side is bad (kept in `problems`)."""
     names = ontology.names
     out.add((inj_iri, RDF.type, CD.Injection))
     out.add((inj_iri, CD.identifier, Literal(ident)))
+    target, side_from_name, written = None, None, None
+    with problems.field():
+        target, side_from_name, written = _target(graph, node, inj_iri, field, out, names, source)
+    sides = None
+    with problems.field():
+        sides = set(_enum(ontology, graph, node, CD.side, CD.sideName, "side", source, f"{field}.side"))
+    if target is None or sides is None:
+        return None
+    with problems.field():
+        if side_from_name is not None:
+            if sides and sides != {side_from_name}:
+                raise InputError(
+                    f"contradictory sides: the name {written!r} says {names.name_of(side_from_name)} "
+                    f"but side says {', '.join(names.name_of(s) for s in sides)}", source=source, field=f"{field}.side")
+            sides = {side_from_name}
+        if not sides and target.laterality_matters and not target.midline:
+            raise InputError(
+                f"missing side for {written!r}: {target.region_label} codes depend on the side "
+                "(give left, right or bilateral)", source=source, field=f"{field}.side")
+        for side in sides:
+            out.add((inj_iri, CD.side, side))
+        return Injection(iri=inj_iri, identifier=ident, written=written, target_label=target.label,
+                         sides=tuple(sorted(names.name_of(s) for s in sides)), field=field)
+    return None
+
+
+def _target(graph, node, inj_iri, field, out, names, source) -> tuple:
+    """(target, the side its name says or None, the name as written) of one injection."""
     target_iris = list(graph.objects(node, CD.muscle))
     written_names = _text(graph, node, CD.muscleName)
     _one([str(t) for t in target_iris] + written_names, source, f"{field}.muscle")
@@ -190,22 +272,7 @@ def _resolve_injection(graph, node, inj_iri, ident, field, out, ontology, source
     else:
         raise InputError("missing: name the muscle or gland injected", source=source, field=f"{field}.muscle")
     out.add((inj_iri, CD.muscle, target.iri))
-
-    sides = set(_enum(ontology, graph, node, CD.side, CD.sideName, "side", source, f"{field}.side"))
-    if side_from_name is not None:
-        if sides and sides != {side_from_name}:
-            raise InputError(
-                f"contradictory sides: the name {written!r} says {names.name_of(side_from_name)} "
-                f"but side says {', '.join(names.name_of(s) for s in sides)}", source=source, field=f"{field}.side")
-        sides = {side_from_name}
-    if not sides and target.laterality_matters and not target.midline:
-        raise InputError(
-            f"missing side for {written!r}: {target.region_label} codes depend on the side "
-            "(give left, right or bilateral)", source=source, field=f"{field}.side")
-    for side in sides:
-        out.add((inj_iri, CD.side, side))
-    return Injection(iri=inj_iri, identifier=ident, written=written, target_label=target.label,
-                     sides=tuple(sorted(names.name_of(s) for s in sides)), field=field)
+    return target, side_from_name, written
 
 
 def _number(graph, node, prop, source, field):
@@ -221,53 +288,77 @@ def _number(graph, node, prop, source, field):
     return number
 
 
-def _resolve_agent(graph, node, session_iri, out, ontology, source, plain) -> None:
+def _resolve_agent(graph, node, session_iri, out, ontology, source, plain, problems) -> None:
     names = ontology.names
     onto = ontology.graph
     agent = URIRef(f"{session_iri}/agent")
     out.add((session_iri, CD.agent, agent))
     out.add((agent, RDF.type, CD.Agent))
-    products = _enum(ontology, graph, node, CD.product, CD.productName, "product", source, "agent.product")
-    if not products:
-        raise InputError("missing: name the product (for example onabotulinumtoxinA or Botox)", source=source, field="agent.product")
-    product = products[0]
-    label = str(onto.value(product, RDFS.label) or names.name_of(product))
-    out.add((agent, CD.product, product))
+    product = label = None
+    with problems.field():
+        products = _enum(ontology, graph, node, CD.product, CD.productName, "product", source, "agent.product")
+        if not products:
+            raise InputError("missing: name the product (for example onabotulinumtoxinA or Botox)", source=source,
+                             field="agent.product")
+        product = products[0]
+        label = str(onto.value(product, RDFS.label) or names.name_of(product))
+        out.add((agent, CD.product, product))
 
-    administered = _number(graph, node, CD.unitsAdministered, source, "agent.units_administered")
-    discarded = _number(graph, node, CD.unitsDiscarded, source, "agent.units_discarded")
-    if administered is None:
-        raise InputError("missing: how many product units were administered", source=source, field="agent.units_administered")
-    if administered <= 0:
-        raise InputError(f"must be more than zero, found {administered}", source=source, field="agent.units_administered")
-    discarded = Decimal(0) if discarded is None else discarded
-    if discarded < 0:
-        raise InputError(f"cannot be negative, found {discarded}", source=source, field="agent.units_discarded")
-    vials = [int(v) for v in onto.objects(product, CD.vialSize)]
-    if vials and administered > MAX_VIALS_PER_SESSION * max(vials):
-        raise InputError(f"{administered} units is more than {MAX_VIALS_PER_SESSION} of the largest {label} vials "
-                         f"({MAX_VIALS_PER_SESSION * max(vials):,} units) in one session: check the amount",
-                         source=source, field="agent.units_administered")
-    if vials and discarded > max(vials):
-        raise InputError(f"{discarded} units discarded is more than the largest {label} vial ({max(vials)} units)",
-                         source=source, field="agent.units_discarded")
-    out.add((agent, CD.unitsAdministered, Literal(administered, datatype=XSD.decimal)))
-    out.add((agent, CD.unitsDiscarded, Literal(discarded, datatype=XSD.decimal)))
+    # In the order they were always checked, so the first error of a session stays the same.
+    administered = discarded = None
+    bad_administered = bad_discarded = True
+    with problems.field():
+        administered = _number(graph, node, CD.unitsAdministered, source, "agent.units_administered")
+        bad_administered = False
+    with problems.field():
+        discarded = _number(graph, node, CD.unitsDiscarded, source, "agent.units_discarded")
+        bad_discarded = False
+    if not bad_administered:
+        with problems.field():
+            bad_administered = True
+            if administered is None:
+                raise InputError("missing: how many product units were administered", source=source,
+                                 field="agent.units_administered")
+            if administered <= 0:
+                raise InputError(f"must be more than zero, found {administered}", source=source,
+                                 field="agent.units_administered")
+            bad_administered = False
+    if not bad_discarded:
+        with problems.field():
+            bad_discarded = True
+            discarded = Decimal(0) if discarded is None else discarded
+            if discarded < 0:
+                raise InputError(f"cannot be negative, found {discarded}", source=source, field="agent.units_discarded")
+            bad_discarded = False
+    vials = [int(v) for v in onto.objects(product, CD.vialSize)] if product is not None else []
+    with problems.field():
+        if vials and not bad_administered and administered > MAX_VIALS_PER_SESSION * max(vials):
+            raise InputError(f"{administered} units is more than {MAX_VIALS_PER_SESSION} of the largest {label} vials "
+                             f"({MAX_VIALS_PER_SESSION * max(vials):,} units) in one session: check the amount",
+                             source=source, field="agent.units_administered")
+    with problems.field():
+        if vials and not bad_discarded and discarded > max(vials):
+            raise InputError(f"{discarded} units discarded is more than the largest {label} vial ({max(vials)} units)",
+                             source=source, field="agent.units_discarded")
+    if not bad_administered and not bad_discarded:
+        out.add((agent, CD.unitsAdministered, Literal(administered, datatype=XSD.decimal)))
+        out.add((agent, CD.unitsDiscarded, Literal(discarded, datatype=XSD.decimal)))
 
-    texts = _text(graph, node, CD.ndcText) + _text(graph, node, CD.ndc)
-    written = _one(texts, source, "agent.ndc")
-    if written is None:
-        return
-    ndc11 = ndc.normalise(written)
-    if ndc11 is None:
-        raise InputError(f"malformed NDC {written!r}: write 4-4-2, 5-3-2 or 5-4-1 with hyphens, or the 11-digit form",
-                         source=source, field="agent.ndc")
-    owner = _ndc_owner(onto, ndc11)
-    if owner is not None and owner != product:
-        raise InputError(f"NDC {written!r} belongs to {onto.value(owner, RDFS.label)}, not to {label}",
-                         source=source, field="agent.ndc")
-    out.add((agent, CD.ndcText, Literal(written)))
-    out.add((agent, CD.ndc, Literal(ndc11)))
+    with problems.field():
+        texts = _text(graph, node, CD.ndcText) + _text(graph, node, CD.ndc)
+        written = _one(texts, source, "agent.ndc")
+        if written is None:
+            return
+        ndc11 = ndc.normalise(written)
+        if ndc11 is None:
+            raise InputError(f"malformed NDC {written!r}: write 4-4-2, 5-3-2 or 5-4-1 with hyphens, or the 11-digit form",
+                             source=source, field="agent.ndc")
+        owner = _ndc_owner(onto, ndc11)
+        if owner is not None and product is not None and owner != product:
+            raise InputError(f"NDC {written!r} belongs to {onto.value(owner, RDFS.label)}, not to {label}",
+                             source=source, field="agent.ndc")
+        out.add((agent, CD.ndcText, Literal(written)))
+        out.add((agent, CD.ndc, Literal(ndc11)))
 
 
 def _ndc_owner(onto: Graph, ndc11: str):
@@ -279,48 +370,61 @@ def _ndc_owner(onto: Graph, ndc11: str):
     return None
 
 
-def _resolve_claim_line(graph, node, line, n, session_iri, out, ontology, source, plain) -> dict:
+def _resolve_claim_line(graph, node, line, n, session_iri, out, ontology, source, problems) -> dict | None:
+    """The claim line as given ({"code", "units", "modifiers", "ndc"}), or None when a field of
+    it is bad (kept in `problems`)."""
     names = ontology.names
     where = f"billed[{n}]"
     out.add((session_iri, CD.billed, line))
     out.add((line, RDF.type, CD.ClaimLine))
     out.add((line, CD.position, Literal(n)))
-    codes = list(graph.objects(node, CD.billedCode))
-    written = _one([str(c) for c in codes] + _text(graph, node, CD.billedCodeText), source, f"{where}.code")
-    if written is None:
-        raise InputError("missing: the billed code", source=source, field=f"{where}.code")
-    notation = written.strip().upper()
-    code = codes[0] if codes else names.codes.get(notation)
-    if codes and code not in names.codes.values():
-        raise InputError(f"unknown code {written!r}: not a chemodenervation, guidance, drug or supply code "
-                         "Chemoden knows", source=source, field=f"{where}.code")
-    if code is None and not WELL_FORMED_CODE.fullmatch(notation):
-        raise InputError(f"malformed code {written!r}: a CPT code is 5 digits, or 4 digits and a letter; "
-                         "a HCPCS Level II code is a letter A-V and 4 digits", source=source, field=f"{where}.code")
-    if code is not None:
-        out.add((line, CD.billedCode, code))
-    else:  # well formed, outside what Chemoden audits: kept by its notation, echoed as not audited
-        out.add((line, CD.billedNotation, Literal(notation)))
-    out.add((line, CD.billedCodeText, Literal(written)))
+    before = len(problems.errors)
+    code = notation = None
+    with problems.field():
+        codes = list(graph.objects(node, CD.billedCode))
+        written = _one([str(c) for c in codes] + _text(graph, node, CD.billedCodeText), source, f"{where}.code")
+        if written is None:
+            raise InputError("missing: the billed code", source=source, field=f"{where}.code")
+        notation = written.strip().upper()
+        code = codes[0] if codes else names.codes.get(notation)
+        if codes and code not in names.codes.values():
+            raise InputError(f"unknown code {written!r}: not a chemodenervation, guidance, drug or supply code "
+                             "Chemoden knows", source=source, field=f"{where}.code")
+        if code is None and not WELL_FORMED_CODE.fullmatch(notation):
+            raise InputError(f"malformed code {written!r}: a CPT code is 5 digits, or 4 digits and a letter; "
+                             "a HCPCS Level II code is a letter A-V and 4 digits", source=source, field=f"{where}.code")
+        if code is not None:
+            out.add((line, CD.billedCode, code))
+        else:  # well formed, outside what Chemoden audits: kept by its notation, echoed as not audited
+            out.add((line, CD.billedNotation, Literal(notation)))
+        out.add((line, CD.billedCodeText, Literal(written)))
 
-    units = _number(graph, node, CD.billedUnits, source, f"{where}.units")
-    units = Decimal(1) if units is None else units
-    if units != units.to_integral_value() or units < 1:
-        raise InputError(f"must be a whole number of units, 1 or more, found {units}", source=source, field=f"{where}.units")
-    out.add((line, CD.billedUnits, Literal(int(units))))
+    units = None
+    with problems.field():
+        units = _number(graph, node, CD.billedUnits, source, f"{where}.units")
+        units = Decimal(1) if units is None else units
+        if units != units.to_integral_value() or units < 1:
+            raise InputError(f"must be a whole number of units, 1 or more, found {units}", source=source,
+                             field=f"{where}.units")
+        out.add((line, CD.billedUnits, Literal(int(units))))
 
     modifiers = []
-    for mod in list(graph.objects(node, CD.billedModifier)) + _text(graph, node, CD.billedModifierText):
-        iri = mod if isinstance(mod, URIRef) else names.modifiers.get(str(mod).strip().upper())
-        if iri is None or iri not in names.modifiers.values():
-            raise InputError(f"unknown modifier {str(mod)!r} (known: {', '.join(sorted(names.modifiers))})",
-                             source=source, field=f"{where}.modifiers")
-        out.add((line, CD.billedModifier, iri))
-        modifiers.append(next(k for k, v in names.modifiers.items() if v == iri))
+    with problems.field():
+        for mod in list(graph.objects(node, CD.billedModifier)) + _text(graph, node, CD.billedModifierText):
+            iri = mod if isinstance(mod, URIRef) else names.modifiers.get(str(mod).strip().upper())
+            if iri is None or iri not in names.modifiers.values():
+                raise InputError(f"unknown modifier {str(mod)!r} (known: {', '.join(sorted(names.modifiers))})",
+                                 source=source, field=f"{where}.modifiers")
+            out.add((line, CD.billedModifier, iri))
+            modifiers.append(next(k for k, v in names.modifiers.items() if v == iri))
+
+    written_ndc = None
+    with problems.field():
+        written_ndc = _one(_text(graph, node, CD.ndcText) + _text(graph, node, CD.billedNdcText), source, f"{where}.ndc")
+    if len(problems.errors) > before:
+        return None
     summary = {"code": next((k for k, v in names.codes.items() if v == code), notation), "units": int(units),
                "modifiers": sorted(set(modifiers))}
-
-    written_ndc = _one(_text(graph, node, CD.ndcText) + _text(graph, node, CD.billedNdcText), source, f"{where}.ndc")
     if written_ndc is not None:
         # A malformed NDC on a claim is an audit finding (ndc-format), not an input error.
         out.add((line, CD.billedNdcText, Literal(written_ndc)))
@@ -329,5 +433,3 @@ def _resolve_claim_line(graph, node, line, n, session_iri, out, ontology, source
             out.add((line, CD.billedNdc, Literal(ndc11)))
         summary["ndc"] = written_ndc
     return summary
-
-

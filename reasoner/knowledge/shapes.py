@@ -25,7 +25,7 @@ from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.collection import Collection
 from rdflib.namespace import RDF, RDFS, XSD, Namespace
 
-from ..core.errors import InputError, OntologyError
+from ..core.errors import InputError, InputErrors, OntologyError
 from ..core.vocab import CD
 
 SH = Namespace("http://www.w3.org/ns/shacl#")
@@ -291,8 +291,9 @@ class SessionValidator:
         return result
 
     def errors(self, sessions) -> list[InputError | None]:
-        """The first violation of each session as the InputError to report, or None."""
-        return [v[0].error(s.source) if v else None for s, v in zip(sessions, self.validate(sessions))]
+        """Each session's violations as the InputError to report (InputErrors when they name
+        several fields; a field once, by its first violation), or None."""
+        return [InputErrors.of([v.error(s.source) for v in found]) for s, found in zip(sessions, self.validate(sessions))]
 
     # -- naming the field as the user wrote it -------------------------------------------
     def _violation(self, n: int, session, kind, shape, focus, path, value) -> Violation:
@@ -392,8 +393,8 @@ def validator(ontology) -> SessionValidator:
 
 
 def check_sessions(sessions, ontology) -> list[InputError | None]:
-    """Per session, the InputError its input breaks first, or None; call it once per batch chunk.
-    The error names the field as the user wrote it (injections[2].side, agent.units_discarded)."""
+    """Per session, the InputError(s) its input breaks, or None; call it once per batch chunk.
+    Each error names the field as the user wrote it (injections[2].side, agent.units_discarded)."""
     if not sessions:
         return []
     return validator(ontology).errors(sessions)

@@ -1,8 +1,9 @@
 """Batch coding: JSON Lines (or a folder of session files) in, JSON Lines out, in input order.
 
 Nothing is lost: every input record yields exactly one output record. A record that cannot be
-coded yields an error record {"record", "session", "error": {"field", "message"}} and the batch
-goes on. Records are coded in worker processes (owlrl and rdflib hold the GIL), each loading the
+coded yields an error record {"record", "session", "source", "error": {"field", "message"}, "errors":
+[{"field", "message"}, ...]} ("error" the first of "errors": every input error of the session) and
+the batch goes on. Records are coded in worker processes (owlrl and rdflib hold the GIL), each loading the
 ontology once; results are written as soon as the records before them are done, so memory stays
 bounded by the number of records in flight.
 """
@@ -87,10 +88,16 @@ def _output(outcome: Outcome) -> Output:
     if outcome.error is not None:
         record, error = outcome.record, outcome.error
         line = json.dumps({"record": record.number, "session": _session_id(record), "source": record.source,
-                           "error": error.as_dict()}, ensure_ascii=False)
-        return line, ("failed", f"record {record.number}: {error.field or ''} {error.message}")
+                           **error.as_json()}, ensure_ascii=False)
+        return line, ("failed", _failure(record.number, error.as_dict(), len(error.errors)))
     result = outcome.results[0]
     return result.to_json(), ("coded", bool(result.conflicts), result.has_errors)
+
+
+def _failure(number: int, first: dict, count: int) -> str:
+    """A failed record as the summary lists it: its first error, and how many more it has."""
+    more = f" (and {count - 1} more)" if count > 1 else ""
+    return f"record {number}: {first['field'] or ''} {first['message']}{more}"
 
 
 def _dask_chunk(records: list[Record], ontology_dir: str | None, profile: str | None, engine: str) -> list[Output]:
@@ -187,7 +194,7 @@ def _status(line: str) -> tuple:
     """The summary status of a line already in OUTPUT (when resuming)."""
     doc = json.loads(line)
     if "error" in doc and "lines" not in doc:
-        return "failed", f"record {doc['record']}: {doc['error']['field'] or ''} {doc['error']['message']}"
+        return "failed", _failure(doc["record"], doc["error"], len(doc.get("errors") or [doc["error"]]))
     return "coded", bool(doc["conflicts"]), any(c["severity"] == "error" for c in doc["conflicts"])
 
 

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..coding.entry import Coder, check_profile
-from ..core.errors import ChemodenError, QueryError, Refusal
+from ..core.errors import ChemodenError, InternalError, QueryError, Refusal
 from ..engines.answer import render
 from ..engines.safety import run
 from ..engines.sandbox import forbid_network
@@ -126,9 +126,9 @@ def _code_loop(conn, ontology_dir, profile, engine) -> None:
                 raise outcome.error
             reply = (200, outcome.results[0].to_json() + "\n")  # the line `chemoden code --format json` prints
         except ChemodenError as exc:
-            reply = (exc.status, json.dumps({"error": exc.as_dict()}, ensure_ascii=False))
+            reply = (exc.status, json.dumps(exc.as_json(), ensure_ascii=False))
         except Exception as exc:  # a bug: say so, keep the worker
-            reply = (500, json.dumps({"error": {"field": None, "message": f"internal error: {type(exc).__name__}: {exc}"}}))
+            reply = (500, json.dumps(InternalError.of(exc).as_json()))
         conn.send(reply)
 
 
