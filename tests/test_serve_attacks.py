@@ -174,6 +174,15 @@ def test_an_answer_over_the_byte_limit_is_refused(endpoint):
 def test_heavy_queries_do_not_starve_cheap_ones(endpoint):
     """Two endless queries at once, then a cheap one: answered at once by the short lane while
     the heavy ones are stopped at the time limit."""
+    def status():
+        return json.loads(http(f"{endpoint}/status")[2])
+
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:  # every worker of the short lane and its spares started
+        now = status()
+        if now["idle"]["query"] == 2 and now["ready_spares"] == 2:
+            break
+        time.sleep(0.2)
     outcomes = []
     heavy = [threading.Thread(target=lambda: outcomes.append(sparql_get(endpoint, ENDLESS, "text/csv")[0]))
              for _ in range(2)]
@@ -182,6 +191,7 @@ def test_heavy_queries_do_not_starve_cheap_ones(endpoint):
     time.sleep(1.5)  # both have overrun the short budget: one runs in the long lane, one waits or is refused
     start = time.monotonic()
     assert sparql_get(endpoint, ASK, "application/sparql-results+json")[0] == 200
+    # starved, it would wait for a heavy query's time limit (3 s); served, it takes milliseconds
     assert time.monotonic() - start < 1.0
     for t in heavy:
         t.join(30)

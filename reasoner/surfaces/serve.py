@@ -440,6 +440,7 @@ class App:
         e = self.endpoint
         status = {"graphs": len(e.graphs), "sessions": e.sessions,
                   "query_workers": e.short.pids + e.long.pids, "short_lane": e.short.pids, "long_lane": e.long.pids,
+                  "idle": {p.name: p.idle for p in e.pools}, "ready_spares": e.short.ready_spares,
                   "coding_workers": e.coder.pids, "restarts": sum(p.restarts for p in e.pools),
                   "worker_deaths": sum(p.deaths for p in e.pools), "heavy_queries_remembered": len(e.heavy),
                   "network_wall": e.wall_reason is None, "network_wall_reason": e.wall_reason,

@@ -281,6 +281,11 @@ class Pool:
     def idle(self) -> int:
         return self._idle.qsize() if self._idle is not None else 0
 
+    @property
+    def ready_spares(self) -> int:
+        with self._lock:
+            return len(self._spare)
+
     def close(self) -> None:
         self._closed = True
         with self._lock:
