@@ -153,7 +153,7 @@ def _parser() -> argparse.ArgumentParser:
     serve_p.add_argument("--code-workers", type=int, default=1, help="worker processes for POST /code")
     serve_p.add_argument("--timeout", type=float, default=limits.timeout, help="seconds a query may run")
     serve_p.add_argument("--short-budget", type=float, default=limits.short_budget,
-                         help="seconds a query may run in the short lane before the long lane takes it")
+                         help="CPU seconds a query may use in the short lane before the long lane takes it")
     serve_p.add_argument("--queue-wait", type=float, default=limits.queue_wait,
                          help="seconds a request waits for a free worker before a 503 with Retry-After")
     serve_p.add_argument("--max-rows", type=int, default=limits.max_rows, help="most result rows or triples")

@@ -37,6 +37,8 @@ from ..engines.store import load_store
 from ..intake.files import Record
 from .negotiation import negotiate
 
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+POLL_STEP = 0.05  # seconds between looks at a working worker's CPU time
 STACK_BYTES = 512 * 1024 * 1024  # a request thread's stack: ~200,000 levels of SPARQL nesting
 START_TIMEOUT = 120.0  # seconds a worker may take to load its dataset or ontology
 
@@ -157,12 +159,31 @@ class Worker:
         except (EOFError, OSError):
             return False
 
-    def exchange(self, request, timeout: float):
-        """('ok', reply) | ('overrun', None) | ('died', why). Runs on a thread of the pool."""
+    def cpu_seconds(self) -> float | None:
+        """CPU time the process has used (Linux's /proc), None where it cannot be read."""
+        try:
+            fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+        except (OSError, IndexError, ValueError):
+            return None
+
+    def exchange(self, request, timeout: float, cpu_budget: float | None = None):
+        """('ok', reply) | ('overrun', None) | ('died', why). Runs on a thread of the pool.
+        With cpu_budget, the request overruns once it has used that much CPU time (or at the
+        timeout): a query slowed by a busy machine is waited for, one that computes is not."""
         try:
             self.conn.send(request)
-            if not self.conn.poll(max(0.0, timeout)):
-                return "overrun", None
+            deadline = time.monotonic() + max(0.0, timeout)
+            start_cpu = self.cpu_seconds() if cpu_budget is not None else None
+            if start_cpu is None:  # no budget, or no way to measure CPU time: the wall clock decides
+                limit = timeout if cpu_budget is None else min(timeout, cpu_budget)
+                if not self.conn.poll(max(0.0, limit)):
+                    return "overrun", None
+                return "ok", self.conn.recv()
+            while not self.conn.poll(min(POLL_STEP, max(0.0, deadline - time.monotonic()))):
+                used = self.cpu_seconds()
+                if time.monotonic() >= deadline or used is None or used - start_cpu >= cpu_budget:
+                    return "overrun", None
             return "ok", self.conn.recv()
         except Exception as exc:  # a broken pipe, an unpicklable message: the worker's state is unknown
             return "died", f"{type(exc).__name__}: {exc}"
@@ -295,15 +316,17 @@ class Pool:
         self._executor.shutdown(wait=False, cancel_futures=True)
 
     # -- calls --------------------------------------------------------------
-    async def call(self, request, *, timeout: float, wait: float):
+    async def call(self, request, *, timeout: float, wait: float, cpu_budget: float | None = None):
         """The worker's reply. Refusal(503) with Retry-After when no worker frees up within `wait`;
-        Overrun when the reply does not come within `timeout`; Died when the worker ended."""
+        Overrun when the reply does not come within `timeout` (or the request used `cpu_budget`
+        seconds of CPU); Died when the worker ended."""
         try:
             worker = await asyncio.wait_for(self._idle.get(), timeout=max(0.0, min(wait, timeout)))
         except TimeoutError:
             raise Refusal(503, f"every {self.name} worker is busy; try again in {self.retry_after} s") from None
         try:
-            outcome, reply = await self._loop.run_in_executor(self._executor, worker.exchange, request, timeout)
+            outcome, reply = await self._loop.run_in_executor(self._executor, worker.exchange, request, timeout,
+                                                              cpu_budget)
         except BaseException:  # cancelled while the worker works: its state is unknown
             self._replace(worker, "was abandoned by a cancelled request")
             raise
@@ -311,7 +334,9 @@ class Pool:
             self._idle.put_nowait(worker)
             return reply
         if outcome == "overrun":
-            self._replace(worker, f"was stopped after the time limit of {timeout:g} s")
+            why = (f"was stopped after the time limit of {timeout:g} s" if cpu_budget is None
+                   else f"was stopped after {cpu_budget:g} s of CPU time or the time limit of {timeout:g} s")
+            self._replace(worker, why)
             raise Overrun()
         with self._lock:
             self.deaths += 1
