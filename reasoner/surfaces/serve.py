@@ -169,6 +169,10 @@ class Endpoint:
                           code_workers, retry_after=retry)
         self.pools = (self.short, self.long, self.coder)
         self.heavy: OrderedDict[str, None] = OrderedDict()  # queries that overran the short budget
+        # queries known to be cheap: the library's, and those that finished within the budget
+        self.cheap: OrderedDict[str, None] = OrderedDict((_fingerprint(q.text), None) for q in self.library.values())
+        # queries never seen may hold all but one short-lane worker (with one worker, that one)
+        self._unknown = asyncio.Semaphore(max(1, workers - 1))
         self.wall_reason = unavailable()  # why the workers' network wall cannot go up (None: it does)
         self.assets = find_assets()
 
@@ -185,22 +189,33 @@ class Endpoint:
         self._tmp.cleanup()
 
     async def query(self, request: tuple, text: str) -> tuple:
-        """(status, format, body) from a worker: the short lane first, unless this query is known
-        to be heavy; a query over the short budget goes on in the long lane."""
+        """(status, format, body) from a worker. A query known to be cheap (a library query, or one
+        that finished within the short budget before) runs in the short lane; one never seen runs
+        there too, but never on every short-lane worker at once (one is always left for the cheap);
+        one known to be heavy goes to the long lane, as does one that overruns the short budget."""
         limits = self.limits
-        key = hashlib.sha256(" ".join(text.split()).encode()).hexdigest()
+        key = _fingerprint(text)
         loop = asyncio.get_running_loop()
         start = loop.time()
         if key not in self.heavy:
-            # the short lane's budget is CPU time: a cheap query slowed by a busy machine stays
-            # (and is not remembered as heavy); one that computes moves on
+            known = key in self.cheap
             try:
-                return await self.short.call(request, timeout=limits.timeout, wait=limits.queue_wait,
-                                             cpu_budget=limits.short_budget)
+                if known:
+                    reply = await self._short(request)
+                else:
+                    try:
+                        await asyncio.wait_for(self._unknown.acquire(), timeout=limits.queue_wait)
+                    except TimeoutError:
+                        raise Refusal(503, f"every query worker is busy; try again in {self.short.retry_after} s") from None
+                    try:
+                        reply = await self._short(request)
+                    finally:
+                        self._unknown.release()
+                _remember(self.cheap, key)
+                return reply
             except Overrun:
-                self.heavy[key] = None
-                while len(self.heavy) > 4096:
-                    self.heavy.popitem(last=False)
+                self.cheap.pop(key, None)
+                _remember(self.heavy, key)
                 if loop.time() - start >= limits.timeout:
                     raise self._stopped() from None
             except Died as died:
@@ -214,6 +229,13 @@ class Endpoint:
             raise self._stopped() from None
         except Died as died:
             raise self._died("query", died) from None
+
+    async def _short(self, request: tuple):
+        # the short lane's budget is CPU time: a cheap query slowed by a busy machine stays (and
+        # is not remembered as heavy); one that computes moves on
+        limits = self.limits
+        return await self.short.call(request, timeout=limits.timeout, wait=limits.queue_wait,
+                                     cpu_budget=limits.short_budget)
 
     def _stopped(self) -> Refusal:
         return Refusal(503, f"stopped after the time limit of {self.limits.timeout:g} s: the query was cancelled "
@@ -231,6 +253,17 @@ class Endpoint:
                                "(its worker process was ended and replaced)") from None
         except Died as died:
             raise self._died("coding", died) from None
+
+
+def _fingerprint(text: str) -> str:
+    return hashlib.sha256(" ".join(text.split()).encode()).hexdigest()
+
+
+def _remember(keys: OrderedDict, key: str, most: int = 4096) -> None:
+    keys[key] = None
+    keys.move_to_end(key)
+    while len(keys) > most:
+        keys.popitem(last=False)
 
 
 def find_assets() -> Path | None:
@@ -444,7 +477,7 @@ class App:
                   "query_workers": e.short.pids + e.long.pids, "short_lane": e.short.pids, "long_lane": e.long.pids,
                   "idle": {p.name: p.idle for p in e.pools}, "ready_spares": e.short.ready_spares,
                   "coding_workers": e.coder.pids, "restarts": sum(p.restarts for p in e.pools),
-                  "worker_deaths": sum(p.deaths for p in e.pools), "heavy_queries_remembered": len(e.heavy),
+                  "worker_deaths": sum(p.deaths for p in e.pools), "heavy_queries_remembered": len(e.heavy), "cheap_queries_remembered": len(e.cheap),
                   "network_wall": e.wall_reason is None, "network_wall_reason": e.wall_reason,
                   "limits": asdict(e.limits), "allowed_hosts": sorted(e.access.hosts),
                   "allowed_origins": sorted(e.access.origins)}
