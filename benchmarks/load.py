@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
+import multiprocessing
 import random
 import subprocess
 import sys
@@ -140,6 +141,21 @@ def client(url: str, stop: float, queries: list[dict], sessions: list[str], seed
     conn.close()
 
 
+CLIENT_PROCESSES = 10
+
+
+def client_process(url: str, stop: float, queries: list[dict], sessions: list[str], seeds: list[int], outbox) -> None:
+    """Some of the ordinary clients, as threads of one process; their results sent back at the end."""
+    results: list = []
+    errors: list = []
+    threads = [threading.Thread(target=client, args=(url, stop, queries, sessions, n, results, errors)) for n in seeds]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    outbox.put((results, errors))
+
+
 def heavy_client(url: str, stop: float, seed: int, statuses: list) -> None:
     """Heavy queries without pause; every answer's status is kept (refusals are expected)."""
     rng = random.Random(seed)
@@ -172,14 +188,21 @@ def run(clients: int = 50, seconds: float = 60.0, workers: int = 2, stream=sys.s
         heavy_statuses: list[int] = []
         begin = time.monotonic()
         stop = begin + seconds
-        threads = [threading.Thread(target=client, args=(url, stop, queries, sessions, n, results, errors))
-                   for n in range(clients)]
-        threads += [threading.Thread(target=heavy_client, args=(url, stop, 1000 + n, heavy_statuses))
-                    for n in range(heavy)]
+        # The clients run in processes of a few threads each: in one process, fifty threads would
+        # wait for the interpreter's lock, and that wait would be counted as the server's latency
+        ctx = multiprocessing.get_context("spawn")
+        outbox = ctx.Queue()
+        groups = [list(range(n, clients, CLIENT_PROCESSES)) for n in range(min(CLIENT_PROCESSES, clients))]
+        procs = [ctx.Process(target=client_process, args=(url, stop, queries, sessions, group, outbox), daemon=True)
+                 for group in groups if group]
+        threads = [threading.Thread(target=heavy_client, args=(url, stop, 1000 + n, heavy_statuses))
+                   for n in range(heavy)]
+        for p in procs:
+            p.start()
         for t in threads:
             t.start()
         host, port = url.split("//")[1].split(":")
-        while any(t.is_alive() for t in threads):
+        while time.monotonic() < stop:
             try:  # the long lane's worker holds what heavy queries build until it is killed: counted apart
                 conn = http.client.HTTPConnection(host, int(port), timeout=10)
                 conn.request("GET", "/status")
@@ -190,6 +213,12 @@ def run(clients: int = 50, seconds: float = 60.0, workers: int = 2, stream=sys.s
             total = memory_mib(server.pid)
             samples.append((time.monotonic() - begin, total - sum(_rss_kib(p) for p in long_lane) / 1024, total))
             time.sleep(min(1.0, max(0.1, seconds / 60)))
+        for _ in procs:
+            got_results, got_errors = outbox.get(timeout=300)
+            results += got_results
+            errors += got_errors
+        for p in procs:
+            p.join(30)
         for t in threads:
             t.join()
         elapsed = time.monotonic() - begin

@@ -165,7 +165,7 @@ class Endpoint:
                           workers, spares=workers, retry_after=retry)
         self.long = Pool("long-query", query_worker, (saved, kind, names, WorkerSettings(memory, 10, limits.max_response)),
                          long_workers, retry_after=retry)
-        self.coder = Pool("coding", code_worker, (str(ontology.directory), profile, engine, WorkerSettings(memory)),
+        self.coder = Pool("coding", code_worker, (str(ontology.directory), profile, engine, WorkerSettings(memory, 5)),
                           code_workers, retry_after=retry)
         self.pools = (self.short, self.long, self.coder)
         self.heavy: OrderedDict[str, None] = OrderedDict()  # queries that overran the short budget

@@ -46,7 +46,7 @@ START_TIMEOUT = 120.0  # seconds a worker may take to load its dataset or ontolo
 @dataclass(frozen=True)
 class WorkerSettings:
     memory_mib: int | None = 2048  # address-space limit of a worker process (None: no limit)
-    nice: int = 0  # added to the worker's CPU niceness (the long-query lane runs at 10, behind the other workers)
+    nice: int = 0  # added to the worker's CPU niceness (coding runs at 5, behind the short lane's cheap queries; the long lane at 10)
     max_bytes: int = 64 * 1024 * 1024  # largest rendered answer a query worker sends back
 
 
