@@ -56,6 +56,13 @@ def _epilog(command: str, *examples: str) -> str:
     return f"Example:\n{lines}\n\n{exit_codes(command)}"
 
 
+def _coding_options(p, profile_help: str, ontology_help: str) -> None:
+    """The options of every command that codes sessions: the profile, the engine, the ontology."""
+    p.add_argument("--profile", help=profile_help)
+    p.add_argument("--engine", choices=registry.CHOICES, default="auto", help=registry.HELP)
+    p.add_argument("--ontology", help=ontology_help)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="chemoden", formatter_class=_HelpFormatter,
@@ -87,9 +94,7 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--format", choices=("table", "json", "turtle"), default="table",
                        help="table for people; json: one object per session a line; turtle: the session graph, "
                             "its inferences and its result")
-        p.add_argument("--profile", help=profile_help)
-        p.add_argument("--engine", choices=registry.CHOICES, default="auto", help=registry.HELP)
-        p.add_argument("--ontology", help=ontology_help)
+        _coding_options(p, profile_help, ontology_help)
     batch_p = sub.add_parser(
         "batch", formatter_class=_HelpFormatter,
         help="code a JSON Lines file (or a folder of session files) into JSON Lines, in input order",
@@ -177,9 +182,7 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--session", action="append", default=[], metavar="FILE_OR_DIR",
                        help="code these sessions and add them (repeatable; folders and JSON Lines too; "
                             "default: none, the ontology only)")
-        p.add_argument("--profile", help=profile_help)
-        p.add_argument("--engine", choices=registry.CHOICES, default="auto", help=registry.HELP)
-        p.add_argument("--ontology", help=ontology_help)
+        _coding_options(p, profile_help, ontology_help)
     check_p = sub.add_parser(
         "check", formatter_class=_HelpFormatter,
         help="check an ontology folder: shapes, quality checks, OWL-RL consistency, SPARQL syntax",

@@ -403,3 +403,19 @@ def test_post_code_is_byte_for_byte_what_chemoden_code_prints(endpoint):
     printed = cli("-", stdin=no_id)
     assert printed.startswith(b'{"session":"<stdin>",') and body.endswith(b"}\n")
     assert status == 200 and body == printed.replace(b'"<stdin>"', b'"<request>"', 1)
+
+
+def test_get_code_is_405_naming_post(endpoint):
+    status, headers, body = http(f"{endpoint}/code")
+    assert status == 405 and headers["Allow"] == "POST" and b"POST" in body
+    status, headers, _ = http(f"{endpoint}/sparql", method="PUT", data=b"x")
+    assert status == 405 and "POST" in headers["Allow"]
+
+
+def test_the_service_description_comes_in_a_stable_order(endpoint):
+    first = http(f"{endpoint}/sparql", headers={"Accept": "application/n-triples"})[2]
+    again = http(f"{endpoint}/sparql", headers={"Accept": "application/n-triples"})[2]
+    assert first == again
+    turtle = http(f"{endpoint}/sparql", headers={"Accept": "text/turtle"})[2].decode()
+    names = [line.split("<", 1)[1].split(">", 1)[0] for line in turtle.splitlines() if "sd:name <" in line]
+    assert names == sorted(names) and len(names) > 3

@@ -410,7 +410,7 @@ class App:
         g.add((default, RDF.type, sd.Graph))
         g.add((default, void.triples, Literal(sum(self.endpoint.graphs.values()), datatype=XSD.integer)))
         for n, (name, size) in enumerate(self.endpoint.graphs.items()):  # sorted by name: a stable order
-            named, graph = BNode(f"named{n}"), BNode(f"graph{n}")
+            named, graph = BNode(f"named{n:05d}"), BNode(f"graph{n:05d}")
             g.add((dataset, sd.namedGraph, named))
             g.add((named, RDF.type, sd.NamedGraph))
             g.add((named, sd.name, URIRef(name)))
