@@ -196,7 +196,7 @@ def test_an_over_long_query_is_stopped_and_others_are_served_meanwhile(endpoint)
     assert len(gone) >= 1 and not any(Path(f"/proc/{pid}").exists() for pid in gone)
     # and each end is in the log, with how the process ended
     log = ENDPOINT_LOG["path"].read_text()
-    assert all(f"query worker {pid} was stopped after the time limit" in log for pid in gone), log
+    assert all(f"query worker {pid} was stopped after" in log for pid in gone), log
     assert client(endpoint, "ASK { ?s a <https://w3id.org/chemoden#Session> }").query().convert()["boolean"] is True
 
 

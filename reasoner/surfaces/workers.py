@@ -334,8 +334,8 @@ class Pool:
             self._idle.put_nowait(worker)
             return reply
         if outcome == "overrun":
-            why = (f"was stopped after the time limit of {timeout:g} s" if cpu_budget is None
-                   else f"was stopped after {cpu_budget:g} s of CPU time or the time limit of {timeout:g} s")
+            why = (f"was stopped after the time left to its request ({timeout:.1f} s)" if cpu_budget is None
+                   else f"was stopped after {cpu_budget:g} s of CPU time (its request had {timeout:.1f} s)")
             self._replace(worker, why)
             raise Overrun()
         with self._lock:
