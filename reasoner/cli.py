@@ -24,7 +24,7 @@ from .intake.files import sources
 from .knowledge import check
 from .knowledge.library import library, named, resolve
 from .knowledge.ontology import default_directory, load
-from .surfaces import batch
+from .surfaces import batch, history
 from .surfaces.dataset import build
 from .surfaces.serve import Limits, serve
 
@@ -95,6 +95,10 @@ def _parser() -> argparse.ArgumentParser:
                        help="table for people; json: one object per session a line; turtle: the session graph, "
                             "its inferences and its result")
         _coding_options(p, profile_help, ontology_help)
+        p.add_argument("--store", metavar="DIR", help="a treatment-history store (chemoden load): also check each "
+                       "session against its patient's stored history, without writing it (a pre-bill check)")
+        p.add_argument("--patient-key", metavar="FILE", help="the key the store's patient identifiers were made "
+                       "with (chemoden load --patient-key)")
     batch_p = sub.add_parser(
         "batch", formatter_class=_HelpFormatter,
         help="code a JSON Lines file (or a folder of session files) into JSON Lines, in input order",
@@ -116,6 +120,42 @@ def _parser() -> argparse.ArgumentParser:
     batch_p.add_argument("--profile", help=profile_help)
     batch_p.add_argument("--engine", choices=registry.CHOICES, default="auto", help=registry.HELP)
     batch_p.add_argument("--ontology", help=ontology_help)
+    load_p = sub.add_parser(
+        "load", formatter_class=_HelpFormatter,
+        help="code sessions into a treatment-history store on disk, and check each patient's history",
+        description="Code INPUT (session files, folders, JSON Lines) on the batch fast path and write each "
+                    "session's graphs into the on-disk store DIR (created readable by its owner only). A session "
+                    "id loaded again replaces the stored one. Then the rules across visits (treatment interval, "
+                    "cumulative dose, duplicate service) run for every patient the load touched, their findings "
+                    "are written into the sessions' result graphs, and a snapshot is published for readers "
+                    "(query, serve, export, code --store). One load writes at a time; records that cannot be "
+                    "coded are written to DIR/load-errors.jsonl.",
+        epilog=_epilog("load", "chemoden load sessions.jsonl --store practice-store --jobs 2",
+                       "chemoden load more.jsonl --store practice-store --patient-key key.txt",
+                       "chemoden load --store practice-store --recode"))
+    load_p.add_argument("inputs", nargs="*", metavar="INPUT", help="session files, folders or JSON Lines files")
+    load_p.add_argument("--store", required=True, metavar="DIR", help="the store folder (created when new)")
+    load_p.add_argument("--jobs", type=int, default=0, help="worker processes (default: the cores available)")
+    load_p.add_argument("--dask", metavar="SCHEDULER", help="code on a Dask cluster: 'local' or a scheduler address")
+    load_p.add_argument("--resume", action="store_true",
+                        help="skip the records whose session id the store already holds (after an interrupted load)")
+    load_p.add_argument("--recode", action="store_true",
+                        help="code again every session the store holds, with this ontology and profile")
+    load_p.add_argument("--patient-key", metavar="FILE", help="replace patient identifiers by a keyed hash "
+                        "(HMAC-SHA256 with the secret in FILE) before anything is written")
+    load_p.add_argument("--quiet", action="store_true", help="no progress bar")
+    load_p.add_argument("--chunk-size", type=int, default=64, help="sessions reasoned and queried together")
+    _coding_options(load_p, profile_help, ontology_help)
+    export_p = sub.add_parser(
+        "export", formatter_class=_HelpFormatter,
+        help="stream a treatment-history store as N-Quads or TriG, for a larger triplestore",
+        description="Write every graph of the store's current snapshot (the ontology's and each session's) as "
+                    "N-Quads or TriG, streamed: for bulk loading into a triplestore built for billions of "
+                    "triples (QLever, Virtuoso, GraphDB, Fuseki).",
+        epilog=_epilog("export", "chemoden export --store practice-store --format nquads -o practice.nq"))
+    export_p.add_argument("--store", required=True, metavar="DIR", help="the store folder")
+    export_p.add_argument("--format", choices=("nquads", "trig"), default="nquads", help="the RDF format")
+    export_p.add_argument("-o", "--output", metavar="FILE", help="the file to write (default: standard output)")
     profiles_p = sub.add_parser(
         "profiles", formatter_class=_HelpFormatter, help="list the policy profiles",
         description="List the policy profiles (ontology/profiles.ttl): each name, the default marked, and what "
@@ -182,6 +222,8 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--session", action="append", default=[], metavar="FILE_OR_DIR",
                        help="code these sessions and add them (repeatable; folders and JSON Lines too; "
                             "default: none, the ontology only)")
+        p.add_argument("--store", metavar="DIR", help="answer from a treatment-history store (chemoden load) "
+                       "instead of coding --session files: nothing is recoded")
         _coding_options(p, profile_help, ontology_help)
     check_p = sub.add_parser(
         "check", formatter_class=_HelpFormatter,
@@ -205,6 +247,11 @@ def _report(error: ChemodenError) -> None:
 
 def _code(args) -> int:
     coder = Coder(args.ontology, engine=args.engine, profile=args.profile)
+    key = history.read_key(args.patient_key)
+    if key is not None and args.store is None:
+        raise InputError("only with --store (the key makes identifiers comparable with the store's)",
+                         field="--patient-key")
+    coder.patient_key = key
     stdin = sys.stdin.buffer.read() if "-" in args.files else None
     status = EXIT_OK
     first = True
@@ -213,6 +260,8 @@ def _code(args) -> int:
             _report(outcome.error)
             status = max(status, outcome.error.exit_code)
             continue
+        if args.store is not None:
+            history.prebill(outcome.results, args.store, coder.ontology, key=key, engine=args.engine)
         for result in outcome.results:
             if args.format == "json":
                 print(result.to_json())
@@ -239,6 +288,33 @@ def _batch(args) -> int:
     return summary.exit_code
 
 
+def _load(args) -> int:
+    if not args.inputs and not args.recode and not args.resume:
+        raise InputError("give the sessions to load (files, folders, JSON Lines), or --recode", field="INPUT")
+    summary = history.run_load(args.inputs, args.store, jobs=args.jobs, dask=args.dask, profile=args.profile,
+                               resume=args.resume, recode=args.recode, key=history.read_key(args.patient_key),
+                               engine=args.engine, ontology_dir=args.ontology, chunk_size=max(1, args.chunk_size),
+                               quiet=args.quiet)
+    print(summary.text(), file=sys.stderr)
+    for failure in summary.first_failures:
+        print(f"  {failure}", file=sys.stderr)
+    if summary.errors_file:
+        print(f"  every failed record: {summary.errors_file}", file=sys.stderr)
+    return history.exit_status(summary)
+
+
+def _export(args) -> int:
+    if args.output:
+        try:
+            with open(args.output, "wb") as out:
+                history.export(args.store, args.format, out)
+        except OSError as exc:
+            raise InputError(f"cannot write: {exc.strerror}", source=args.output, field="--output") from None
+    else:
+        history.export(args.store, args.format, sys.stdout.buffer)
+    return EXIT_OK
+
+
 def _profiles(args) -> int:
     ontology = load(args.ontology)
     for name in ontology.names.enum_choices("profile"):
@@ -250,9 +326,15 @@ def _profiles(args) -> int:
 
 
 def _dataset(args):
-    """The ontology and the --session inputs, coded; what could not be read is reported and skipped."""
+    """The ontology and the --session inputs, coded (or the --store's snapshot); what could not be
+    read is reported and skipped."""
     ontology = load(args.ontology)
     check_profile(ontology, args.profile)
+    if args.store is not None:
+        if args.session:
+            raise InputError("give --session or --store, not both (load the sessions into the store)", field="--session")
+        dataset, args.reader = history.open_dataset(args.store, ontology)
+        return ontology, dataset
     dataset = build(ontology, args.session, profile=args.profile, engine=args.engine)
     for failure in dataset.failures:
         _report(failure)
@@ -328,6 +410,10 @@ def main(argv: list[str] | None = None, *, wall: bool = True) -> int:
             return _code(args)
         if args.command == "batch":
             return _batch(args)
+        if args.command == "load":
+            return _load(args)
+        if args.command == "export":
+            return _export(args)
         if args.command == "query":
             return _query(args, wall)
         if args.command == "serve":

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from ..core.errors import ChemodenError, InputError, InputErrors, InternalError
 from ..engines import registry
 from ..intake.files import Record
+from ..intake import model
 from ..intake.model import Session
 from ..intake.read import read_record
 from ..knowledge import shapes, verdict
@@ -62,6 +63,9 @@ class Coder:
         self.engine = registry.resolve(engine)  # a missing package: EngineMissing (exit 2)
         self.profile = check_profile(self.ontology, profile)
         self.chunk_size = max(1, chunk_size)
+        # with a key (chemoden load and code --patient-key), each session's patient identifier is
+        # replaced by its keyed hash as soon as it is read: nothing downstream sees the raw one
+        self.patient_key: bytes | None = None
 
     def prepare(self) -> Coder:
         """Build now what the first chunk would (the fast coder, the compiled shapes): before a
@@ -137,6 +141,9 @@ class Coder:
         outcome = Outcome(record)
         try:
             sessions = read_record(record, self.ontology, self.profile)
+            if self.patient_key is not None:
+                for session in sessions:
+                    model.pseudonymise(session, self.patient_key)
             if one_session and len(sessions) != 1:
                 raise InputError(f"holds {len(sessions)} sessions; {one_session} is one session", source=record.source)
             outcome.read = sessions

@@ -37,6 +37,11 @@ COMMAND_EXITS = {
     "batch": {EXIT_OK: "every record coded", EXIT_CONFLICTS: "a record has an error-severity finding",
               EXIT_INPUT: "a record could not be coded (its error record says why), or INPUT cannot be read",
               EXIT_ONTOLOGY: None, EXIT_INTERNAL: None},
+    "load": {EXIT_OK: "every record coded and stored", EXIT_CONFLICTS: "a session has an error-severity finding",
+             EXIT_INPUT: "a record could not be coded (DIR/load-errors.jsonl says why), or the store cannot be "
+                         "used (another ontology, profile or key; another load writing it)",
+             EXIT_ONTOLOGY: None, EXIT_INTERNAL: None},
+    "export": {EXIT_OK: "written", EXIT_INPUT: "no store there, or OUTPUT cannot be written", EXIT_INTERNAL: None},
     "profiles": {EXIT_OK: "listed", EXIT_ONTOLOGY: None, EXIT_INTERNAL: None},
     "query": {EXIT_OK: "answered", EXIT_INPUT: "a refused or malformed query, a bad option, or a session that "
                                                "could not be read (reported on stderr and left out)",

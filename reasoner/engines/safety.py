@@ -54,6 +54,7 @@ from ..core.errors import QueryError, QueryRefused
 from ..core.vocab import PREFIXES
 from .answer import Answer
 from .protocol import LOCAL_BASE, query_dataset
+from .store import GraphNames
 from .syntax import explain, from_oxigraph
 
 # ---------------------------------------------------------------------------
@@ -99,12 +100,18 @@ def inspect(text: str, graph_names=None, base: str | None = None) -> Inspection:
         raise error(message)
     look = reading.inspection
     if graph_names is not None:
-        known = {str(g) for g in graph_names}
+        known = _names(graph_names)
         for iri in look.from_graphs + look.from_named:
             if iri not in known:
                 raise QueryRefused(f"FROM names {iri!r}, which is not a graph of this dataset "
                                    "(nothing is ever fetched; GRAPH ?g {} lists the graphs)")
     return look
+
+
+def _names(graph_names):
+    """The graph names to check FROM and the protocol's graphs against: a store's own lookup for
+    a history store (engines/store.py GraphNames), else a set."""
+    return graph_names if isinstance(graph_names, GraphNames) else {str(g) for g in graph_names}
 
 
 def _read(text: str, base: str | None = None) -> _Reading:
@@ -220,7 +227,7 @@ def run(store, text: str, graph_names, *, limit: int | None = None, default_grap
     default_graphs and named_graphs are the protocol's default-graph-uri and named-graph-uri; base
     is what relative IRIs resolve against (the endpoint's IRI on the server, LOCAL_BASE elsewhere).
     What runs is the text as the check read it (escapes read, line ends made line feeds)."""
-    known = {str(g) for g in graph_names}
+    known = _names(graph_names)
     look = inspect(text, known, base)
     for field, graphs in (("default-graph-uri", default_graphs), ("named-graph-uri", named_graphs)):
         for g in graphs or ():

@@ -32,13 +32,45 @@ def _capped(items: Iterable, limit: int | None) -> list:
     return out
 
 
+class GraphNames:
+    """The graph names of a large store on disk, asked of the store when needed (a history store
+    holds four graphs per session: listing them all up front would cost what a query does)."""
+
+    def __init__(self, store):
+        self._store = store
+
+    def __contains__(self, name) -> bool:
+        import pyoxigraph as ox
+
+        try:
+            return self._store.contains_named_graph(ox.NamedNode(str(name)))
+        except ValueError:  # not an IRI: not a graph of the store
+            return False
+
+    def __iter__(self):
+        return (g.value for g in self._store.named_graphs())
+
+    def items(self):
+        return ()  # sizes are not counted up front
+
+    def values(self):
+        return ()
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self._store.named_graphs())
+
+
 class OxigraphStore:
     kind = "oxigraph"
 
-    def __init__(self, store=None):
+    def __init__(self, store=None, path: Path | None = None):
         import pyoxigraph as ox
 
         self._store = store if store is not None else ox.Store()
+        self.path = path  # an on-disk store that worker processes may open read-only as it is
+
+    def graph_names(self) -> GraphNames:
+        return GraphNames(self._store)
 
     def add(self, graph: URIRef, triples: Iterable[tuple]) -> None:
         import pyoxigraph as ox
@@ -55,6 +87,8 @@ class OxigraphStore:
         at once however large (a worker killed on a timeout is replaced in no time)."""
         import pyoxigraph as ox
 
+        if self.path is not None:  # a history store's snapshot: nothing writes it, open it where it is
+            return Path(self.path)
         dump, path = directory / "dataset.nq", directory / "oxigraph"
         self.dump(dump)
         disk = ox.Store(str(path))

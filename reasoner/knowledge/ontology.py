@@ -24,7 +24,7 @@ from ..engines.inference import closure as owl_rl_closure
 from .names import NameIndex
 
 # Folder name -> kind of query file. Files run in name order inside a folder.
-QUERY_FOLDERS = {"rules": "rule", "conflicts": "conflict", "audit": "audit", "notes": "note"}
+QUERY_FOLDERS = {"rules": "rule", "conflicts": "conflict", "audit": "audit", "notes": "note", "history": "history"}
 SEVERITIES = ("error", "warning")
 _HEADER = re.compile(r"^#\s*([a-z][a-z-]*)\s*:\s*(.*)$")
 
@@ -47,7 +47,7 @@ class QueryFile:
     """One .rq file with its header (id, severity, rationale, source)."""
 
     id: str
-    kind: str  # rule | conflict | note
+    kind: str  # rule | conflict | audit | note | history
     form: str  # construct | update | select
     path: Path
     text: str
@@ -116,6 +116,8 @@ def load_query(path: Path, kind: str) -> QueryFile:
     missing = [k for k in ("id", "rationale", "source") if not header.get(k)]
     if kind in ("conflict", "audit") and header.get("severity") not in SEVERITIES:
         missing.append("severity (error or warning)")
+    if kind == "history" and header.get("severity") not in SEVERITIES + ("note",):
+        missing.append("severity (error, warning or note)")
     if missing:
         raise OntologyError(f"header lacks {', '.join(missing)}", source=str(path))
     try:

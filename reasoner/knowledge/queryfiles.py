@@ -28,7 +28,7 @@ from .ontology import QUERY_FOLDERS, _query_form, parse_header
 CDQ = Namespace("https://w3id.org/chemoden/check#")
 FILE_BASE = "https://w3id.org/chemoden/check/file/"
 KIND_CLASS = {"rule": CDQ.RuleFile, "conflict": CDQ.ConflictFile, "audit": CDQ.AuditFile, "note": CDQ.NoteFile,
-              "qc": CDQ.QcFile, "query": CDQ.OtherQueryFile}
+              "history": CDQ.HistoryFile, "qc": CDQ.QcFile, "query": CDQ.OtherQueryFile}
 HEADER_KEYS = {"id": CDQ.id, "severity": CDQ.severity, "rationale": CDQ.rationale, "source": CDQ.source}
 
 

@@ -245,11 +245,13 @@ def run(input_path: str | Path, output_path: str | Path, *, jobs: int | None = N
     return summary
 
 
-def _dask_results(address: str, chunks: Iterator[list[Record]], jobs: int, ontology_dir, profile, engine):
+def _dask_results(address: str, chunks: Iterator[list[Record]], jobs: int, ontology_dir, profile, engine,
+                  task=None, extra: tuple = ()):
     """Chunks coded on a Dask cluster, yielded in input order, with a bounded number in flight.
 
     address "local" starts a local cluster of `jobs` worker processes; anything else is a
-    scheduler address (tcp://host:8786) whose workers have chemoden installed."""
+    scheduler address (tcp://host:8786) whose workers have chemoden installed. `task` (default:
+    code a chunk into output lines) is called with the chunk, ontology_dir, profile, engine, *extra."""
     try:
         from distributed import Client, LocalCluster
     except ImportError:
@@ -264,7 +266,7 @@ def _dask_results(address: str, chunks: Iterator[list[Record]], jobs: int, ontol
         limit = max(2, 4 * len(client.scheduler_info().get("workers", {})) or 2)
         pending: deque = deque()
         for chunk in chunks:
-            pending.append(client.submit(_dask_chunk, chunk, ontology_dir, profile, engine, pure=False))
+            pending.append(client.submit(task or _dask_chunk, chunk, ontology_dir, profile, engine, *extra, pure=False))
             if len(pending) >= limit:
                 yield pending.popleft().result()
         while pending:

@@ -22,6 +22,7 @@ from urllib.parse import quote
 
 from rdflib import URIRef
 
+from ..coding import history
 from ..coding.entry import Coder
 from ..core.errors import ChemodenError, InputError
 from ..core.vocab import GRAPH_BASE
@@ -50,6 +51,7 @@ class Dataset:
     sessions: dict[str, str] = field(default_factory=dict)  # identifier -> source
     failures: list[ChemodenError] = field(default_factory=list)
     directory: Path | None = None  # the ontology folder, whose queries/ is the library
+    stored_sessions: int = 0  # the sessions of a history store (listed nowhere: there may be a million)
 
     def add(self, name: URIRef, triples: list[tuple]) -> None:
         self.store.add(name, triples)
@@ -84,13 +86,10 @@ def build(ontology, sources: Iterable[str | Path] = (), *, profile: str | None =
     whose identifier is already loaded is refused the same way (its graphs would merge)."""
     coder = Coder(ontology, engine=engine, profile=profile, chunk_size=chunk_size)
     dataset = Dataset(new_store(store), directory=ontology.directory)
-    asserted = set(ontology.graph)
-    # computed here from the asserted graph (not read from the disk cache) so that its blank
-    # nodes are the asserted graph's own and the difference holds only what OWL-RL added
-    closure = set(ontology.closure(registry.closure_engine(engine)))
-    dataset.add(ONTOLOGY_GRAPH, list(asserted))
-    dataset.add(ONTOLOGY_INFERRED, [t for t in closure if t not in asserted])
-    known = asserted | closure
+    asserted, inferred, known = ontology_graphs(ontology, engine)
+    dataset.add(ONTOLOGY_GRAPH, asserted)
+    dataset.add(ONTOLOGY_INFERRED, inferred)
+    iris: dict[str, str] = {}  # session IRI -> identifier
 
     for outcome in coder.code(_records(sources, dataset.failures)):
         if outcome.error is not None:
@@ -104,15 +103,55 @@ def build(ontology, sources: Iterable[str | Path] = (), *, profile: str | None =
                 continue
             dataset.sessions[session.identifier] = session.source
             add_result(dataset, result, known)
+            iris[str(session.iri)] = session.identifier
+    add_history(dataset, ontology, iris)
     return dataset
 
 
-def add_result(dataset: Dataset, result, known: set) -> None:
-    """A coded session's three graphs; none repeats a triple of the ontology's graphs or of the others."""
+def add_history(dataset: Dataset, ontology, iris: dict[str, str]) -> None:
+    """The rules across visits over the sessions loaded together (they are a history too): their
+    findings join each session's result graph, as a store's would."""
+    if not iris:
+        return
+
+    def select(text: str, patient: str | None) -> list[dict]:
+        return [{k: str(v) for k, v in row.items()} for row in run(dataset.store, text, dataset.graphs).rows]
+
+    for s, items in history.findings(select, ontology).items():
+        if s in iris:
+            name = session_graph(iris[s], "result")
+            triples = history.finding_triples(s, items)
+            dataset.store.add(name, triples)
+            dataset.graphs[str(name)] += len(triples)
+
+
+def ontology_graphs(ontology, engine: str = "auto") -> tuple[list, list, set]:
+    """The ontology as asserted, what OWL-RL adds to it, and both as one set (what a session's
+    graphs leave out). The closure is computed here from the asserted graph (not read from the
+    disk cache) so that its blank nodes are the asserted graph's own and the difference holds
+    only what OWL-RL added."""
+    key = (id(ontology), registry.closure_engine(engine))
+    if key not in _ONTOLOGY_GRAPHS:
+        asserted = set(ontology.graph)
+        closure = set(ontology.closure(key[1]))
+        _ONTOLOGY_GRAPHS[key] = (list(asserted), [t for t in closure if t not in asserted], asserted | closure)
+    return _ONTOLOGY_GRAPHS[key]
+
+
+_ONTOLOGY_GRAPHS: dict = {}
+
+
+def result_graphs(result, known: set) -> dict[str, list]:
+    """A coded session's three graphs (asserted, inferred, result); none repeats a triple of the
+    ontology's graphs (`known`) or of the others."""
     session = result.session
     own = set(session.graph)
     inferred = {t for t in result.classification if t not in own and t not in known}
     result_triples = [t for t in result.to_graph() if t not in own and t not in inferred and t not in known]
-    dataset.add(session_graph(session.identifier, "asserted"), list(own))
-    dataset.add(session_graph(session.identifier, "inferred"), list(inferred))
-    dataset.add(session_graph(session.identifier, "result"), result_triples)
+    return {"asserted": list(own), "inferred": list(inferred), "result": result_triples}
+
+
+def add_result(dataset: Dataset, result, known: set) -> None:
+    """A coded session's three graphs in the dataset."""
+    for part, triples in result_graphs(result, known).items():
+        dataset.add(session_graph(result.session.identifier, part), triples)

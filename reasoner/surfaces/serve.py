@@ -44,6 +44,7 @@ from ..core.vocab import PREFIXES
 from ..engines.answer import MEDIA_TYPES
 from ..engines.protocol import describe_prefixes, endpoint_base, one_query, refuse_graph_store
 from ..engines.sandbox import unavailable
+from ..engines.store import GraphNames
 from ..knowledge import vocabulary
 from ..knowledge.library import library
 from .negotiation import negotiate
@@ -153,12 +154,13 @@ class Endpoint:
         self.limits = limits
         self.access = access or Access()
         self.graphs = dict(sorted(dataset.graphs.items()))
-        self.sessions = len(dataset.sessions)
+        self.sessions = len(dataset.sessions) + dataset.stored_sessions
         self.library = library(ontology.directory)
         self.ontology_graph = ontology.graph  # the asserted ontology, which /vocabulary describes
         self._tmp = tempfile.TemporaryDirectory(prefix="chemoden-serve-")
         saved = str(dataset.store.save(Path(self._tmp.name)))
-        kind, names = dataset.store.kind, list(self.graphs)
+        # a history store's graphs are asked of the store by each worker (None), not listed here
+        kind, names = dataset.store.kind, (None if isinstance(dataset.graphs, GraphNames) else list(self.graphs))
         memory = limits.worker_memory or None
         retry = max(1, round(limits.queue_wait))
         self.short = Pool("query", query_worker, (saved, kind, names, WorkerSettings(memory, 0, limits.max_response)),

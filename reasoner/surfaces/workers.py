@@ -79,6 +79,8 @@ def query_worker(conn, saved: str, kind: str, graph_names: list[str], settings: 
 
 def _query_loop(conn, saved, kind, graph_names, settings: WorkerSettings) -> None:
     store = load_store(Path(saved), kind)
+    if graph_names is None:  # a history store: its graphs are asked of it
+        graph_names = store.graph_names()
     forbid_network()  # what is left for this process is running users' queries: it needs no network
     conn.send("ready")
     while True:
