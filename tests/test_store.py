@@ -1,0 +1,217 @@
+"""The treatment-history store as its users drive it: `chemoden load` into a folder, then other
+processes reading it (query, export, code --store), a reload replacing a session, a store refused
+with another ontology until --recode, the pre-bill check, the keyed patient hash, one writer at a
+time while readers keep answering."""
+
+import json
+import os
+import shutil
+import stat
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from rdflib import Dataset
+
+ROOT = Path(__file__).resolve().parent.parent
+HISTORY = ROOT / "examples" / "history"
+pytestmark = pytest.mark.xdist_group("store")
+
+
+def chemoden(*args, check=None, **kw) -> subprocess.CompletedProcess:
+    proc = subprocess.run([sys.executable, "-m", "reasoner", *map(str, args)], capture_output=True, text=True,
+                          timeout=600, cwd=kw.pop("cwd", ROOT), **kw)
+    if check is not None:
+        assert proc.returncode == check, (proc.returncode, proc.stdout, proc.stderr)
+    return proc
+
+
+def rows(proc) -> list[dict]:
+    doc = json.loads(proc.stdout)
+    return [{k: v["value"] for k, v in b.items()} for b in doc["results"]["bindings"]]
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("store") / "practice"
+    proc = chemoden("load", HISTORY, "--store", path, "--jobs", "1")
+    assert proc.returncode == 1, proc.stderr  # the duplicate service is an error finding
+    assert "5 coded" in proc.stderr and "0 failed" in proc.stderr, proc.stderr
+    return path
+
+
+def test_store_is_private_and_remembers_what_built_it(store, ontology):
+    assert stat.S_IMODE(store.stat().st_mode) == 0o700
+    manifest = json.loads((store / "chemoden-store.json").read_text())
+    assert manifest["ontology"] == ontology.digest and manifest["sessions"] == 5
+    assert manifest["patient_key"] is None and manifest["profile"] is None
+    for path in (store / manifest["snapshot"]).rglob("*"):
+        assert not stat.S_IMODE(path.stat().st_mode) & 0o077, path
+
+
+def test_a_second_process_queries_the_store(store):
+    proc = chemoden("query", "code-frequencies", "--store", store, "--format", "json", check=0)
+    got = {r["code"]: int(r["sessions"]) for r in rows(proc)}
+    assert got["64616"] == 3 and got["64642"] == 2
+
+
+def test_history_findings_are_in_the_result_graphs(store):
+    proc = chemoden("query", "--store", store, "--format", "json",
+                    "SELECT ?id ?rule WHERE { ?s cd:identifier ?id ; cd:hasConflict ?f . ?f cd:fromHistory true ; "
+                    "cd:rule ?rule }", check=0)
+    found = {(r["id"], r["rule"]) for r in rows(proc)}
+    assert found == {("p1001-2026-02-23-neck", "treatment-interval"), ("p1001-2026-02-23-neck", "cumulative-dose"),
+                     ("p1002-2026-03-02-arm", "duplicate-service"),
+                     ("p1002-2026-03-02-arm-entered-twice", "duplicate-service")}
+
+
+def test_prebill_checks_a_new_session_against_the_history_without_writing(store, tmp_path):
+    visit = {"id": "p1001-2026-03-09-neck", "patient": "P-1001", "date": "2026-03-09", "diagnoses": ["G24.3"],
+             "injections": [{"muscle": "left sternocleidomastoid"}, {"muscle": "right splenius capitis"}],
+             "agent": {"product": "Botox", "units_administered": 100}}
+    path = tmp_path / "visit.json"
+    path.write_text(json.dumps(visit))
+    proc = chemoden("code", "--store", store, "--format", "json", path, check=0)
+    doc = json.loads(proc.stdout)
+    rules = {c["rule"] for c in doc["conflicts"]}
+    assert {"treatment-interval", "cumulative-dose"} <= rules, doc["conflicts"]
+    message = next(c["message"] for c in doc["conflicts"] if c["rule"] == "treatment-interval")
+    assert "14 days earlier" in message and "p1001-2026-02-23-neck" in message
+    # nothing written: the store still holds five sessions
+    count = chemoden("query", "--store", store, "--format", "json",
+                     "SELECT (COUNT(?s) AS ?n) WHERE { ?s a cd:Session }", check=0)
+    assert rows(count)[0]["n"] == "5"
+    # the same visit without a patient is coded alone, and the note says so
+    path.write_text(json.dumps({k: v for k, v in visit.items() if k != "patient"}))
+    doc = json.loads(chemoden("code", "--store", store, "--format", "json", path, check=0).stdout)
+    assert not any(c["rule"] == "treatment-interval" for c in doc["conflicts"])
+    assert any("checks across visits" in n for n in doc["notes"])
+
+
+def test_export_streams_every_quad(store, tmp_path):
+    out = tmp_path / "practice.nq"
+    chemoden("export", "--store", store, "--format", "nquads", "-o", out, check=0)
+    ds = Dataset()
+    ds.parse(out, format="nquads")
+    names = {str(g.identifier) for g in ds.graphs()}
+    assert "https://w3id.org/chemoden/graph/ontology" in names
+    assert "https://w3id.org/chemoden/graph/session/p1001-2026-01-12-neck/result" in names
+    trig = chemoden("export", "--store", store, "--format", "trig", check=0).stdout
+    again = Dataset()
+    again.parse(data=trig, format="trig")
+    assert len(again) == len(ds)
+
+
+def _copy_store(store: Path, tmp_path: Path) -> Path:
+    copy = tmp_path / "copy"
+    shutil.copytree(store, copy)
+    return copy
+
+
+def test_reload_replaces_a_session(store, tmp_path):
+    copy = _copy_store(store, tmp_path)
+    changed = json.loads((HISTORY / "p1002-2026-03-02-arm-entered-twice.json").read_text())
+    changed["date"] = "2026-03-03"  # the second entry was the next day's visit
+    path = tmp_path / "fixed.json"
+    path.write_text(json.dumps(changed))
+    proc = chemoden("load", path, "--store", copy, "--jobs", "1", check=0)
+    assert "1 replaced" in proc.stderr
+    found = rows(chemoden("query", "--store", copy, "--format", "json",
+                          "SELECT ?id ?rule ?date WHERE { ?s cd:identifier ?id ; cd:dateOfService ?date . "
+                          "OPTIONAL { ?s cd:hasConflict ?f . ?f cd:fromHistory true ; cd:rule ?rule } "
+                          "FILTER STRSTARTS(?id, 'p1002') }", check=0))
+    assert {(r["id"], r["date"], r.get("rule")) for r in found} == {
+        ("p1002-2026-03-02-arm", "2026-03-02", None),
+        ("p1002-2026-03-02-arm-entered-twice", "2026-03-03", "treatment-interval")}
+
+
+def test_another_ontology_is_refused_until_recoded(store, tmp_path):
+    copy = _copy_store(store, tmp_path)
+    ontology = tmp_path / "ontology"
+    shutil.copytree(ROOT / "ontology", ontology)
+    profiles = ontology / "profiles.ttl"
+    profiles.write_text(profiles.read_text().replace("cd:minTreatmentIntervalDays 84", "cd:minTreatmentIntervalDays 30"))
+    refused = chemoden("query", "code-frequencies", "--store", copy, "--ontology", ontology, check=2)
+    assert "another ontology" in refused.stderr and "--recode" in refused.stderr
+    assert chemoden("load", HISTORY, "--store", copy, "--ontology", ontology).returncode == 2
+    proc = chemoden("load", "--store", copy, "--recode", "--ontology", ontology, "--jobs", "1")
+    assert "5 coded" in proc.stderr, proc.stderr
+    found = rows(chemoden("query", "--store", copy, "--ontology", ontology, "--format", "json",
+                          "SELECT ?id WHERE { ?s cd:identifier ?id ; cd:hasConflict ?f . ?f cd:rule 'treatment-interval' }",
+                          check=0))
+    assert found == []  # 42 days apart is within a 30-day minimum
+
+
+def test_patient_key_hashes_identifiers_before_anything_is_written(tmp_path):
+    key = tmp_path / "key.txt"
+    key.write_text("a3f1c9d2e8b7a6f5c4d3e2f1a0b9c8d7\n")
+    path = tmp_path / "keyed"
+    chemoden("load", HISTORY, "--store", path, "--patient-key", key, "--jobs", "1")
+    raw = b"".join(p.read_bytes() for p in path.rglob("*") if p.is_file())
+    assert b"P-1001" not in raw and b"P-1002" not in raw
+    patients = {r["p"] for r in rows(chemoden("query", "--store", path, "--format", "json",
+                                              "SELECT DISTINCT ?p WHERE { ?s cd:patientId ?p }", check=0))}
+    assert len(patients) == 3 and all(len(p) == 64 and int(p, 16) >= 0 for p in patients)
+    visit = tmp_path / "visit.json"
+    visit.write_text(json.dumps({"patient": "P-1001", "date": "2026-03-09", "injections": [
+        {"muscle": "left sternocleidomastoid"}]}))
+    doc = json.loads(chemoden("code", "--store", path, "--patient-key", key, "--format", "json", visit, check=0).stdout)
+    assert any(c["rule"] == "treatment-interval" for c in doc["conflicts"])
+    refused = chemoden("code", "--store", path, "--format", "json", visit, check=2)
+    assert "--patient-key" in refused.stderr
+
+
+def test_one_writer_while_readers_answer(store, tmp_path, ontology):
+    from generate import generate
+
+    copy = _copy_store(store, tmp_path)
+    sessions = tmp_path / "more.jsonl"
+    with sessions.open("w") as fh:
+        for doc in generate(400, seed=3, ontology=ontology):
+            fh.write(json.dumps(doc) + "\n")
+    writer = subprocess.Popen([sys.executable, "-m", "reasoner", "load", str(sessions), "--store", str(copy),
+                               "--jobs", "1", "--quiet"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True)
+    try:
+        time.sleep(1.0)
+        second = chemoden("load", HISTORY, "--store", copy)
+        busy = second.returncode == 2 and "another chemoden load" in second.stderr
+        answers = [chemoden("query", "--store", copy, "--format", "json",
+                            "SELECT (COUNT(?s) AS ?n) WHERE { ?s a cd:Session }") for _ in range(3)]
+    finally:
+        out, err = writer.communicate(timeout=600)
+    assert writer.returncode in (0, 1), err
+    assert busy or "load:" in second.stderr  # refused while the first was writing (or it had finished)
+    for proc in answers:
+        assert proc.returncode == 0, proc.stderr
+        assert int(rows(proc)[0]["n"]) in (5, 405)  # the snapshot before or after, never between
+    final = rows(chemoden("query", "--store", copy, "--format", "json",
+                          "SELECT (COUNT(?s) AS ?n) WHERE { ?s a cd:Session }", check=0))
+    assert final[0]["n"] == "405"
+
+
+def test_load_errors_are_records_not_losses(tmp_path):
+    good = json.loads((HISTORY / "p1001-2026-01-12-neck.json").read_text())
+    lines = [json.dumps(good), json.dumps(dict(good, id="bad-date", date="2026-02-30")), "{not json"]
+    path = tmp_path / "mixed.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    store = tmp_path / "s"
+    proc = chemoden("load", path, "--store", store, "--jobs", "1", check=2)
+    assert "1 coded" in proc.stderr and "2 failed" in proc.stderr
+    errors = [json.loads(x) for x in (store / "load-errors.jsonl").read_text().splitlines()]
+    assert [e["record"] for e in errors] == [2, 3] and errors[0]["error"]["field"] == "date"
+
+
+def test_store_refuses_a_folder_that_is_not_one(tmp_path):
+    (tmp_path / "notes.txt").write_text("mine")
+    proc = chemoden("load", HISTORY, "--store", tmp_path, check=2)
+    assert "not empty and not a Chemoden store" in proc.stderr
+    assert chemoden("query", "graphs", "--store", tmp_path / "nowhere", check=2).stderr.count("\n") == 1
+
+
+def test_installed_from_anywhere_uses_the_store(store, tmp_path):
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    proc = chemoden("query", "codes-by-month", "--store", store, "--format", "csv", cwd=tmp_path, env=env, check=0)
+    assert "2026-01,64616" in proc.stdout.replace("\r", "")
