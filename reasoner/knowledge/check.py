@@ -6,7 +6,9 @@ Steps, each reporting every problem it finds (not only the first, as loading doe
   and no rule, conflict, audit or note query tests EXISTS over a join (quadratic in a batch chunk);
 - shapes: the ontology and the description of its query files (reasoner/knowledge/queryfiles.py)
   against shapes/*.ttl with pySHACL; shapes/session.ttl must compile for reasoner/knowledge/shapes.py;
-- qc: every qc/*-violation.rq returns no rows (ODK-style quality checks);
+- qc: every qc/*-violation.rq returns no rows (ODK-style quality checks), and every ICD-10-CM code a
+  coverage rule accepts is a billable code of the code set (`_icd10cm`: Python, since SPARQL cannot
+  ask the code set);
 - owl-rl: the ontology plus qc/axioms.ttl is consistent under OWL-RL (owlrl reports the clash).
 Before them, every file's prefixes: a well-known prefix (skos:, rdfs:, cd:, ...) bound to another
 IRI is reported at its @prefix (or PREFIX) line, first, since it breaks every term using it.
@@ -20,12 +22,13 @@ from __future__ import annotations
 
 import json
 import re
+import warnings
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from pathlib import Path
 from types import SimpleNamespace
 
-from rdflib import Graph, Literal, Namespace, URIRef
+from rdflib import BNode, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import OWL, RDF, RDFS, SH, SKOS
 
 from ..core.errors import InputError, OntologyError
@@ -142,9 +145,11 @@ class Folder:
         return self._definitions.get(curie(subject)) or self._definitions.get(f"<{subject}>") or []
 
     def line_of(self, subject, value) -> tuple[str | None, int | None]:
-        """The line of the subject's block that names `value` (a cross-reference, a member), else
-        the first line of any Turtle file naming it, else the block's first line."""
-        pattern = re.compile("(?:" + "|".join(re.escape(t) for t in {curie(value), f"<{value}>"}) + r")(?![\w-])")
+        """The line of the subject's block that names `value` (a cross-reference, a member, a
+        quoted literal such as a code), else the first line of any Turtle file naming it, else the
+        block's first line."""
+        tokens = {'"' + str(value) + '"'} if isinstance(value, Literal) else {curie(value), f"<{value}>"}
+        pattern = re.compile("(?:" + "|".join(re.escape(t) for t in tokens) + r")(?![\w-])")
         for path, start in self._blocks(subject):
             text = self.texts.get(path, "").splitlines()
             for n in range(start, len(text) + 1):
@@ -167,7 +172,7 @@ class Folder:
                 return Problem(check, message, str(query.path), 1)
         if subject is None:
             file, line = None, None
-        elif isinstance(value, URIRef):
+        elif isinstance(value, (URIRef, Literal)):
             file, line = self.line_of(subject, value)
         else:
             file, line = self.definition(subject)
@@ -284,6 +289,8 @@ def _shapes(folder: Folder) -> list[Problem]:
     if conforms:
         return problems
     for result in report.subjects(RDF.type, SH.ValidationResult):
+        if (None, SH.detail, result) in report:  # a nested shape's finding (sh:node): its parent reports it
+            continue
         focus = report.value(result, SH.focusNode)
         message = str(report.value(result, SH.resultMessage) or "breaks a shape")
         value = report.value(result, SH.value)
@@ -291,7 +298,8 @@ def _shapes(folder: Folder) -> list[Problem]:
         path = report.value(result, SH.resultPath)
         owner = source if isinstance(source, URIRef) else shapes.value(None, SH.property, source)
         name = curie(owner) if isinstance(owner, URIRef) else "shape"
-        if value is not None and value != focus and str(value) not in message and not str(value).startswith(queryfiles.FILE_BASE):
+        if (value is not None and value != focus and not isinstance(value, BNode) and str(value) not in message
+                and not str(value).startswith(queryfiles.FILE_BASE)):
             message += f" (found {curie(value) if isinstance(value, URIRef) else repr(str(value))})"
         if isinstance(focus, Literal) and path is not None and (path, SH.inversePath, None) in report:
             # a value shared by several resources (a name, an id): name them, locate the first
@@ -376,6 +384,92 @@ def _qc(folder: Folder, only: set[str] | None = None) -> list[Problem]:
     return problems
 
 
+ICD10CM_CHECK = "qc icd10cm-code"
+_ICD10CM_FORM = re.compile(r"[A-Z][0-9][0-9A-Z](?:\.[0-9A-Z]{1,4})?")
+
+
+def _icd10cm(folder: Folder) -> list[Problem]:
+    """Every ICD-10-CM code a coverage rule accepts (cd:acceptsIcd10cm) is written dotted and in
+    upper case and is billable (a leaf) in the code set simple-icd-10-cm carries; every category it
+    accepts whole (cd:acceptsIcd10cmUnder) is a category or subcategory there. Data-driven: it reads
+    the coverage triples of whichever files hold them. SPARQL cannot ask the code set, hence Python."""
+    found = [(CD.acceptsIcd10cm, s, o) for s, o in folder.ontology.subject_objects(CD.acceptsIcd10cm)]
+    found += [(CD.acceptsIcd10cmUnder, s, o) for s, o in folder.ontology.subject_objects(CD.acceptsIcd10cmUnder)]
+    if not found:
+        return []
+    try:
+        with warnings.catch_warnings():  # the package reads its data with a deprecated importlib call
+            warnings.simplefilter("ignore", DeprecationWarning)
+            import simple_icd_10_cm as cm  # loads the whole code set (about 2.5 s): only when there are codes
+    except ImportError:
+        return [Problem(ICD10CM_CHECK, "cannot check the ICD-10-CM codes of the coverage rules: the package "
+                        "simple-icd-10-cm is not installed (a dependency of chemoden: pip install "
+                        "'simple-icd-10-cm>=1.5,<2')")]
+    problems = []
+    for prop, rule, value in sorted(found, key=lambda f: (str(f[1]), str(f[0]), str(f[2]))):
+        message = _icd10cm_problem(cm, prop == CD.acceptsIcd10cmUnder, value)
+        if message:
+            problem = folder.locate(ICD10CM_CHECK, message, rule, value if isinstance(value, Literal) else None)
+            file, line = _line_of_statement(folder, rule, prop, value)
+            problems.append(Problem(problem.check, problem.message, file or problem.file, line or problem.line,
+                                    problem.subject))
+    return problems
+
+
+def _line_of_statement(folder: Folder, subject, prop, value) -> tuple[str | None, int | None]:
+    """The line of the subject's block where `prop` has the quoted `value`, following a value list
+    onto its continuation lines (a code the same block also lists under another property, as a
+    code and as a category, is found under the right one)."""
+    wanted, token = curie(prop), re.compile(re.escape('"' + str(value) + '"') + r"(?![\w-])")
+    for path, start in folder._blocks(subject):
+        lines = folder.texts.get(path, "").splitlines()
+        current = None
+        for n in range(start, len(lines) + 1):
+            text = lines[n - 1].split(" #")[0]
+            if n > start and _BLOCK.match(text):
+                break
+            head = text if n > start else text[len(text.split(None, 1)[0]):]  # the block's first line: after its subject
+            for match in re.finditer(r"(?:^|;)\s*(?:a\s|([A-Za-z][\w-]*:[\w.-]*)\s)", head):
+                current = match.group(1)
+            if current == wanted and token.search(text):
+                return str(path), n
+    return None, None
+
+
+def _icd10cm_problem(cm, whole_category: bool, value) -> str | None:
+    """What is wrong with one accepted code (or category), in words that say how to fix it; None when right."""
+    prop = "cd:acceptsIcd10cmUnder" if whole_category else "cd:acceptsIcd10cm"
+    code = str(value)
+    if not isinstance(value, Literal) or not _ICD10CM_FORM.fullmatch(code):
+        fixed = code.strip().upper().replace(".", "")
+        fixed = fixed[:3] + ("." + fixed[3:] if len(fixed) > 3 else "")
+        if isinstance(value, Literal) and cm.is_valid_item(fixed):
+            return f"{prop} {code!r} is not written as an ICD-10-CM code: write it dotted and in upper case, {fixed!r}"
+        return (f"{prop} {code!r} is not written as an ICD-10-CM code: give it as text, dotted and in upper case, "
+                "such as 'G24.3'")
+    if not cm.is_valid_item(code) or cm.is_chapter_or_block(code):
+        return f"{prop} {code!r} is not an ICD-10-CM code (in the code set of simple-icd-10-cm {_icd10cm_release()})"
+    if whole_category:
+        if cm.is_leaf(code):
+            return (f"{prop} {code!r} is a billable code, not a category: accept it with cd:acceptsIcd10cm")
+        return None
+    if not cm.is_leaf(code):
+        billable = [c for c in cm.get_descendants(code) if cm.is_leaf(c)]
+        shown = ", ".join(billable[:4]) + (f", ... ({len(billable)} in all)" if len(billable) > 4 else "")
+        return (f"{prop} {code!r} is not billable: it is a category whose billable codes are {shown}; list the ones "
+                "the payer document accepts, or, if it accepts the whole category, use cd:acceptsIcd10cmUnder")
+    return None
+
+
+def _icd10cm_release() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("simple-icd-10-cm")
+    except PackageNotFoundError:
+        return "(version unknown)"
+
+
 def _changelog(folder: Folder) -> list[Problem]:
     """Each release (owl:versionInfo) has its section in CHANGELOG.md: '## YYYY-MM-DD'."""
     path = folder.directory / "CHANGELOG.md"
@@ -432,6 +526,7 @@ def run(directory: str | Path, steps=STEPS) -> list[Problem]:
         problems.extend(_shapes(folder))
     if "qc" in steps:
         problems.extend(_qc(folder))
+        problems.extend(_icd10cm(folder))
     if "owl-rl" in steps:
         problems.extend(_owl_rl(folder))
     return order(problems)
