@@ -23,7 +23,7 @@ def _injection_text(inj) -> str:
 
 
 def _about(session) -> str:
-    """'Patient P123, date of service 2026-03-04, diagnoses G24.3, R25.2' (the parts given)."""
+    """'Patient ID, date of service YYYY-MM-DD, diagnoses CODE, CODE': the parts the session gives."""
     parts = []
     if getattr(session, "patient", None) is not None:
         parts.append(f"patient {session.patient}")

@@ -55,7 +55,7 @@ class Session:
     claim: list[dict] | None = None  # billed lines as given, when the session carries a claim
     patient: str | None = None  # an opaque identifier (never a name): see pseudonymise
     date: datetime.date | None = None  # of service
-    diagnoses: tuple[str, ...] = ()  # ICD-10-CM codes, normalised (G43.709), in claim order (pointer 1 first)
+    diagnoses: tuple[str, ...] = ()  # ICD-10-CM codes, normalised (upper case, dotted), in claim order (pointer 1 first)
     # the input as parsed, before names were resolved: reasoner/knowledge/shapes.py checks it against
     # ontology/shapes/session.ttl (plain: it came from plain JSON, so fields are JSON keys)
     input_graph: object = None  # an rdflib Graph (Turtle, JSON-LD) or a Facts (plain JSON)

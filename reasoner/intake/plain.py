@@ -289,7 +289,7 @@ def _check_diagnoses(diagnoses, bad) -> list | None:
     if isinstance(diagnoses, str):
         return [diagnoses]
     if not isinstance(diagnoses, list):
-        bad(f"must be a list of ICD-10-CM codes such as [\"G24.3\"], found {show(diagnoses)}", "diagnoses")
+        bad(f"must be a list of ICD-10-CM codes, each written as text, found {show(diagnoses)}", "diagnoses")
         return None
     usable = []
     for n, code in enumerate(diagnoses):

@@ -306,7 +306,7 @@ def _list_items(graph, head, source) -> list:
         first = list(graph.objects(node, RDF.first))
         rest = list(graph.objects(node, RDF.rest))
         if len(first) != 1 or len(rest) != 1 or node in seen:
-            raise InputError("must be one ordered list of ICD-10-CM codes, such as [\"G24.3\"] (in Turtle ( \"G24.3\" ))",
+            raise InputError("must be one ordered list of ICD-10-CM codes (in JSON a list of text; in Turtle an RDF list, ( ... ))",
                              source=source, field="diagnoses")
         seen.add(node)
         items.append(first[0])
@@ -323,7 +323,7 @@ def _diagnoses(graph, root, iri, out, source, problems) -> tuple[str, ...]:
     items = None
     with problems.field():
         if len(heads) > 1 or isinstance(heads[0], Literal):
-            raise InputError("must be one ordered list of ICD-10-CM codes, such as [\"G24.3\"] (in Turtle ( \"G24.3\" ))",
+            raise InputError("must be one ordered list of ICD-10-CM codes (in JSON a list of text; in Turtle an RDF list, ( ... ))",
                              source=source, field="diagnoses")
         items = _list_items(graph, heads[0], source)
     if not items:
@@ -344,7 +344,7 @@ def _diagnoses(graph, root, iri, out, source, problems) -> tuple[str, ...]:
             code, status, hint = icd10cm.lookup(str(item))
             if status == icd10cm.MALFORMED:
                 raise InputError(f"unknown ICD-10-CM code {str(item)!r}: not written as one (a letter and two "
-                                 "characters, then up to four after the dot, such as G24.3)", source=source, field=field)
+                                 "characters, then up to four after the dot)", source=source, field=field)
             if status == icd10cm.UNKNOWN:
                 raise InputError(f"unknown ICD-10-CM code {code!r}: not in the code set of {icd10cm.edition()}",
                                  source=source, field=field)

@@ -10,7 +10,7 @@ session carries diagnoses.
 The file holds a header line (library version, then the edition of the code set), the
 billable codes (leaves of the classification) and the codes that are not billable (categories
 and subcategories with children), each line sorted and written with the dot. Chapters and
-blocks of the classification (`6`, `G43-G44`) are not codes a claim can carry: they are not kept.
+blocks of the classification (a number, a range of categories) are not codes a claim can carry: they are not kept.
 In ICD-10-CM a code's descendants are exactly the codes that extend it, so the billable codes
 under one are found by prefix.
 """
@@ -68,7 +68,7 @@ _LOADED: dict[str, CodeSet] = {}
 
 
 def normalise(code) -> str | None:
-    """The code upper case with its dot ("g43709" -> "G43.709"), or None when it is not
+    """The code upper case with its dot after the third character, or None when it is not
     written as an ICD-10-CM code at all."""
     if not isinstance(code, str):
         return None
@@ -167,7 +167,7 @@ def build() -> CodeSet:
         import simple_icd_10_cm as icd  # a dependency of the package: see pyproject.toml
         billable, other = set(), set()
         for code in icd.get_all_codes(with_dots=True):
-            if _CODE.fullmatch(code):  # chapters (6) and blocks (G43-G44) are not codes
+            if _CODE.fullmatch(code):  # chapters and blocks of categories are not codes
                 (billable if icd.is_leaf(code) else other).add(code)
     return CodeSet(library_version(), _edition(icd), sorted(billable), sorted(other))
 
