@@ -18,6 +18,7 @@ under one are found by prefix.
 from __future__ import annotations
 
 import bisect
+import functools
 import os
 import re
 import tempfile
@@ -99,7 +100,9 @@ def edition() -> str:
     return code_set().edition
 
 
+@functools.cache
 def library_version() -> str:
+    """The installed library's version (read once: asking importlib.metadata costs a millisecond)."""
     try:
         return metadata.version(LIBRARY)
     except metadata.PackageNotFoundError:
