@@ -21,7 +21,7 @@ from .coding.result import Finding, Line, Result
 from .coding.trace import trace
 from .core.errors import ChemodenError, EngineMissing, InputError, InputErrors, OntologyError, QueryError
 from .core.version import __version__
-from .intake.model import Session
+from .intake.model import Session, pseudonymise
 from .intake.read import read_bytes, read_document, read_path
 from .knowledge.ontology import Ontology
 from .knowledge.ontology import load as load_ontology
@@ -31,5 +31,5 @@ from .surfaces.dataset import build as build_dataset
 __all__ = [
     "ChemodenError", "EngineMissing", "InputError", "InputErrors", "OntologyError", "QueryError", "Ontology", "load_ontology",
     "Coder", "Outcome", "classify", "code", "code_file", "code_json", "code_text", "trace", "build_dataset",
-    "Finding", "Line", "Result", "Session", "read_bytes", "read_document", "read_path", "__version__",
+    "Finding", "Line", "Result", "Session", "pseudonymise", "read_bytes", "read_document", "read_path", "__version__",
 ]

@@ -3,7 +3,9 @@
     python tests/fuzzing.py --count 10000        # what `make fuzz` runs
     python tests/fuzzing.py --count 300 --seed 3 # a short run (tests/test_fuzz.py does this)
 
-Each input is a realistic session (benchmarks/generate.py) or one of the examples, then
+Each input is a realistic session (benchmarks/generate.py) or one of the examples, often given
+a patient, a date of service, diagnoses and claim lines with diagnosis pointers (valid or not:
+codes with and without the dot, categories, unknown codes, impossible and future dates), then
 mutated at one of three levels: the JSON value (fields dropped, retyped, emptied, swapped,
 huge or negative numbers, junk strings, deep nesting), the text (truncated, bytes flipped,
 invalid UTF-8, characters inserted), or the Turtle of a session. Every input must end in a
@@ -40,6 +42,48 @@ JUNK = ["", " ", "null", "-1", "1e309", "NaN", "\u0000", "\ud7ff", "左", "🦴"
         "J0585", "64642", "50", "RT"]
 VALUES = [None, True, False, 0, -1, 1.5, -0.0, 10**30, float("inf"), [], {}, [[]], {"@id": "x"}, "", "  ",
           {"@context": "http://example.org/context.jsonld"}, {"@context": {"@import": "file:///etc/hosts"}}]
+# The session's patient, date and diagnoses, and the claim lines' pointers: good and bad values
+DIAGNOSES = ["G24.3", "g243", "G43.709", "g43709", "M54.2", "R25.2", "I10", "S72.001A", "G43.7", "G43", "G24.39",
+             "Q99.99", "migraine", "G24..3", "G2 4.3", "", "A00-A09", "6", 243, None]
+DATES = ["2026-03-04", "2024-02-29", "2023-02-29", "2026-02-30", "2026-13-01", "2999-01-01", "1999-12-31",
+         "03/04/2026", "2026-3-4", "20260304", "", 20260304, None]
+PATIENTS = ["P123", "MRN-0047113", 12345, "", " ", "x" * 129, "a\nb", True, 1.5, ["P1"], None]
+POINTERS = [[1], [1, 2], [2, 1], [1, 2, 3, 4], [1, 2, 3, 4, 5], [12], [0], [13], [-1], ["A"], [1.0], [True], 1, [],
+            [1, 1], None]
+NEW_KEYS = ["patient", "date", "diagnoses", "diagnosis_pointers"]
+# A Turtle session with every new field, for Turtle mutations beside the example's
+TURTLE_FIELDS = b"""@prefix cd: <https://w3id.org/chemoden#> .
+@prefix xsd: <http://www.w3.org/2001/XMLSchema#> .
+<https://w3id.org/chemoden/session/fields> a cd:Session ; cd:patientId "P123" ;
+    cd:dateOfService "2026-03-04"^^xsd:date ; cd:diagnosisCode ( "G24.3" "m542" ) ;
+    cd:hasInjection [ cd:muscleName "left SCM" ] , [ cd:muscleName "trapezius" ; cd:sideName "right" ] ;
+    cd:billed [ cd:billedCodeText "64616" ; cd:billedModifierText "50" ; cd:diagnosisPointer 1, 2 ; cd:position 0 ] .
+"""
+
+
+def with_fields(rng: random.Random, doc: dict) -> dict:
+    """The session with a patient, a date of service, diagnoses and claim pointers, each at
+    random (mostly valid; at times a bad value, a long list, a duplicate)."""
+    doc = copy.deepcopy(doc)
+    if rng.random() < 0.6:
+        doc["patient"] = rng.choice(PATIENTS[:2] * 4 + PATIENTS)
+    if rng.random() < 0.6:
+        doc["date"] = rng.choice(DATES[:2] * 4 + DATES)
+    if rng.random() < 0.7:
+        good = DIAGNOSES[:8]
+        codes = rng.sample(good, rng.randrange(1, 5))
+        if rng.random() < 0.3:
+            codes.insert(rng.randrange(len(codes) + 1), rng.choice(DIAGNOSES))
+        if rng.random() < 0.05:
+            codes = [f"G24.{n}" for n in (1, 2, 3, 4, 5, 8, 9)] + [f"G25.{n}" for n in (0, 1, 2, 3, 9)] + ["I10"]
+        doc["diagnoses"] = codes if rng.random() < 0.95 else rng.choice(DIAGNOSES + VALUES)
+    billed = doc.get("billed")
+    if not isinstance(billed, list) and rng.random() < 0.5:
+        billed = doc["billed"] = [{"code": "64616"}, {"code": "95874"}]
+    for line in billed if isinstance(billed, list) else []:
+        if isinstance(line, dict) and rng.random() < 0.7:
+            line["diagnosis_pointers"] = rng.choice(POINTERS[:4] * 3 + POINTERS)
+    return doc
 
 
 def _paths(value, path=()):
@@ -90,7 +134,8 @@ def mutate_json(rng: random.Random, doc):
         elif move == 5 and isinstance(target, list) and target:
             target.append(copy.deepcopy(rng.choice(target)))  # a duplicate (same injection id, same line)
         elif move == 6 and isinstance(target, dict):
-            target[rng.choice(["side", "muscle", "id", "units", "extra", "@type", "@id"])] = rng.choice(JUNK + VALUES)
+            target[rng.choice(["side", "muscle", "id", "units", "extra", "@type", "@id"] + NEW_KEYS)] = rng.choice(
+                JUNK + VALUES + DIAGNOSES + DATES + POINTERS)
         elif move == 7:
             nested = rng.choice(VALUES + JUNK)
             for _ in range(rng.randrange(1, 60)):
@@ -128,7 +173,8 @@ def inputs(count: int, seed: int, ontology):
     for n in range(count):
         kind = rng.randrange(10)
         if kind < 5:
-            doc = mutate_json(rng, rng.choice(sessions))
+            doc = rng.choice(sessions)
+            doc = mutate_json(rng, with_fields(rng, doc) if rng.random() < 0.5 else doc)
             try:
                 text = json.dumps(doc, ensure_ascii=rng.random() < 0.5, allow_nan=True)
             except (ValueError, RecursionError):
@@ -138,10 +184,11 @@ def inputs(count: int, seed: int, ontology):
             data, fmt = rng.choice(examples) if rng.random() < 0.3 else (json.dumps(rng.choice(sessions)).encode(), "json")
             yield f"byte-mutation-{n}", mutate_bytes(rng, data), fmt
         elif kind < 9:
-            data = [e for e in examples if e[1] == "turtle"][0][0]
+            data = [e for e in examples if e[1] == "turtle"][0][0] if rng.random() < 0.6 else TURTLE_FIELDS
             yield f"turtle-mutation-{n}", mutate_bytes(rng, data), "turtle"
         else:
-            yield f"generated-{n}", json.dumps(rng.choice(sessions)).encode(), "json"
+            doc = rng.choice(sessions)
+            yield f"generated-{n}", json.dumps(with_fields(rng, doc) if rng.random() < 0.5 else doc).encode(), "json"
 
 
 def malformed(exc: ChemodenError) -> str | None:

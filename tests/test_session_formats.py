@@ -88,3 +88,62 @@ def test_plain_json_builder_equals_the_jsonld_processor(ontology):
         processed = Graph().parse(data=json.dumps(dict(jsonld, **{"@context": ontology.context})),
                                   format="json-ld", base="https://w3id.org/chemoden/session/")
         assert isomorphic(plain_graph(jsonld, ontology.context), processed), name
+
+
+# --- the session's patient, date and diagnoses, and the claim's diagnosis pointers -----------------
+
+FIELDS = {"id": "fields", "patient": "P123", "date": "2026-03-04", "diagnoses": ["g243", "M54.2"],
+          "guidance": ["needle-emg"], "injections": [{"muscle": "left SCM"}, {"muscle": "trapezius", "side": "right"}],
+          "billed": [{"code": "64616", "modifiers": ["50"], "diagnosis_pointers": [1, 2]},
+                     {"code": "95874", "diagnosis_pointers": [1]}]}
+FIELDS_TTL = """@prefix cd: <https://w3id.org/chemoden#> .
+@prefix xsd: <http://www.w3.org/2001/XMLSchema#> .
+<https://w3id.org/chemoden/session/fields> a cd:Session ; cd:identifier "fields" ; cd:patientId "P123" ;
+    cd:dateOfService "2026-03-04"^^xsd:date ; cd:diagnosisCode ( "G24.3" "m542" ) ; cd:guidanceName "needle-emg" ;
+    cd:hasInjection [ cd:muscleName "left SCM" ; cd:position 0 ] , [ cd:muscleName "trapezius" ; cd:sideName "right" ; cd:position 1 ] ;
+    cd:billed [ cd:billedCodeText "64616" ; cd:billedModifierText "50" ; cd:diagnosisPointer 2, 1 ; cd:position 0 ] ,
+              [ cd:billedCodeText "95874" ; cd:diagnosisPointer 1 ; cd:position 1 ] ."""
+
+
+@pytest.mark.parametrize("variant", [
+    {},
+    {"diagnoses": "G24.3"},  # one code alone is a list of one, as the JSON-LD processor reads it
+    {"diagnoses": []},
+    {"patient": 12345, "date": None},
+    {"billed": [{"code": "64616", "diagnosis_pointers": 3}]},
+])
+def test_plain_json_builder_equals_the_jsonld_processor_with_the_new_fields(variant, ontology):
+    from rdflib import Graph
+    from rdflib.compare import isomorphic
+
+    from reasoner.intake.plain import plain_graph, with_positions
+
+    doc = with_positions(dict(FIELDS, **variant))
+    processed = Graph().parse(data=json.dumps(dict(doc, **{"@context": ontology.context})), format="json-ld",
+                              base="https://w3id.org/chemoden/session/")
+    assert isomorphic(plain_graph(doc, ontology.context), processed)
+
+
+def test_the_new_fields_read_the_same_in_every_form(ontology):
+    """Plain JSON, JSON-LD through the shipped context and Turtle give one resolved session."""
+    from rdflib.compare import isomorphic
+
+    plain = read_bytes(json.dumps(FIELDS), ontology)[0]
+    positioned = dict(FIELDS, injections=[dict(i, position=n) for n, i in enumerate(FIELDS["injections"])],
+                      billed=[dict(b, position=n) for n, b in enumerate(FIELDS["billed"])])
+    jsonld = read_bytes(json.dumps(dict(positioned, **{"@context": ontology.context,
+                                                       "@id": "https://w3id.org/chemoden/session/fields"})), ontology)[0]
+    turtle = read_bytes(FIELDS_TTL, ontology)[0]
+    for session in (plain, jsonld, turtle):
+        assert (session.patient, str(session.date), session.diagnoses) == ("P123", "2026-03-04", ("G24.3", "M54.2"))
+        assert [line.get("diagnosis_pointers") for line in session.claim] == [[1, 2], [1]]
+    assert isomorphic(plain.graph, jsonld.graph) and isomorphic(plain.graph, turtle.graph)
+    assert _lines([code(turtle, ontology)]) == EXPECTED
+
+
+def test_the_order_of_diagnoses_is_kept_in_every_form(ontology):
+    codes = ["M54.2", "G24.3", "R25.2"]
+    doc = dict(FIELDS, diagnoses=codes, billed=[])
+    ttl = FIELDS_TTL.replace('( "G24.3" "m542" )', "( " + " ".join(f'"{c}"' for c in codes) + " )")
+    for text in (json.dumps(doc), json.dumps(dict(doc, **{"@context": ontology.context})), ttl):
+        assert read_bytes(text, ontology)[0].diagnoses == tuple(codes)

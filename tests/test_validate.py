@@ -70,6 +70,19 @@ CASES = [
                                                         {"id": "b", "muscle": "trapezius", "side": "left"},
                                                         {"id": "a", "muscle": "splenius capitis", "side": "left"}]),
      "injections[0].id", 'duplicated: another injection of the session has the same id, found "a"', False),
+    ("turtle-two-dates", TTL + 's:x cd:dateOfService "2026-03-04", "2026-03-05" ; cd:hasInjection [ cd:muscleName "procerus" ] .',
+     "session cd:dateOfService", "found 2", False),
+    ("turtle-date-of-another-form", TTL + 's:x cd:dateOfService "04/03/2026" ; cd:hasInjection [ cd:muscleName "procerus" ] .',
+     "session cd:dateOfService", "YYYY-MM-DD", False),
+    ("turtle-patient-iri", TTL + "s:x cd:patientId s:p1 ; cd:hasInjection [ cd:muscleName \"procerus\" ] .",
+     "session cd:patientId", "patient identifier", False),
+    ("turtle-diagnoses-not-a-list", TTL + 's:x cd:diagnosisCode "G24.3" ; cd:hasInjection [ cd:muscleName "procerus" ] .',
+     "session cd:diagnosisCode", "ordered list", False),
+    ("turtle-pointer-out-of-range", TTL + 's:x cd:hasInjection [ cd:muscleName "procerus" ] ;'
+     ' cd:billed [ cd:billedCodeText "64612" ; cd:diagnosisPointer 13 ] .',
+     "claim line cd:diagnosisPointer", "found 13", False),
+    ("json-five-pointers", plain(billed=[{"code": "64616", "diagnosis_pointers": [1, 2, 3, 4, 5]}]),
+     "billed[0].diagnosis_pointers", "each a whole number from 1 to 12, found 5: 1, 2, 3, 4, 5", False),
 ]
 IDS = [c[0] for c in CASES]
 

@@ -16,8 +16,7 @@ from dataclasses import dataclass, field
 from ..core.errors import ChemodenError, InputError, InputErrors, InternalError
 from ..engines import registry
 from ..intake.files import Record
-from ..intake import model
-from ..intake.model import Session
+from ..intake.model import Session, pseudonymise
 from ..intake.read import read_record
 from ..knowledge import shapes, verdict
 from ..knowledge.ontology import Ontology, load
@@ -143,7 +142,7 @@ class Coder:
             sessions = read_record(record, self.ontology, self.profile)
             if self.patient_key is not None:
                 for session in sessions:
-                    model.pseudonymise(session, self.patient_key)
+                    pseudonymise(session, self.patient_key)
             if one_session and len(sessions) != 1:
                 raise InputError(f"holds {len(sessions)} sessions; {one_session} is one session", source=record.source)
             outcome.read = sessions

@@ -22,6 +22,19 @@ def _injection_text(inj) -> str:
     return text
 
 
+def _about(session) -> str:
+    """'Patient ID, date of service YYYY-MM-DD, diagnoses CODE, CODE': the parts the session gives."""
+    parts = []
+    if getattr(session, "patient", None) is not None:
+        parts.append(f"patient {session.patient}")
+    if getattr(session, "date", None) is not None:
+        parts.append(f"date of service {session.date.isoformat()}")
+    if getattr(session, "diagnoses", ()):
+        parts.append("diagnoses " + ", ".join(session.diagnoses))
+    text = ", ".join(parts)
+    return text[:1].upper() + text[1:]
+
+
 @dataclass(frozen=True)
 class Line:
     iri: URIRef
@@ -101,13 +114,19 @@ class Result:
 
     # -- JSON -------------------------------------------------------------------
     def as_dict(self) -> dict:
-        out = {
-            "session": self.session.identifier,
-            "profile": self.session.profile_name,
+        s = self.session
+        out = {"session": s.identifier, "profile": s.profile_name}
+        if getattr(s, "patient", None) is not None:
+            out["patient"] = s.patient
+        if getattr(s, "date", None) is not None:
+            out["date"] = s.date.isoformat()
+        if getattr(s, "diagnoses", ()):
+            out["diagnoses"] = list(s.diagnoses)
+        out.update({
             "lines": [ln.as_dict() for ln in self.lines],
             "conflicts": [c.as_dict() for c in self.conflicts],
             "notes": [n.message for n in self.notes],
-        }
+        })
         if self.session.claim:
             out["billed"] = self.session.claim
         return out
@@ -119,6 +138,9 @@ class Result:
     def to_table(self) -> str:
         s = self.session
         out = [f"Session {s.identifier}  (profile: {s.profile_name}; source: {s.source})"]
+        about = _about(s)
+        if about:
+            out.append("  " + about)
         out.append("  Injections: " + "; ".join(_injection_text(i) for i in s.injections))
         if s.claim:
             out.append("  Claim as billed: " + "; ".join(

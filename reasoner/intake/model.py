@@ -3,12 +3,16 @@ and results need (injections as written, the claim as given), and the limits on 
 
 from __future__ import annotations
 
+import datetime
+import hashlib
+import hmac
 import json
 from dataclasses import dataclass, field
 
-from rdflib import Graph, URIRef
+from rdflib import Graph, Literal, URIRef
 
 from ..core.errors import InputError
+from ..core.vocab import CD
 
 # Limits on one input, far above any treatment session, so that a runaway export fails with a
 # clear message instead of exhausting memory (batch work takes JSON Lines of any length).
@@ -21,6 +25,12 @@ MAX_CLAIM_LINES = 200
 # A sanity bound on the drug administered, not a dosing rule (doses far below it may be
 # unusual; that is for the clinician and the payer): more vials than this is a typing slip.
 MAX_VIALS_PER_SESSION = 100
+# A claim form lists at most 12 diagnoses (A-L) and a claim line points at 4 of them at most
+# (docs/sources.md#claim-diagnoses).
+MAX_DIAGNOSES = 12
+MAX_POINTERS = 4
+MAX_PATIENT_ID = 128  # characters of an opaque patient identifier
+EARLIEST_DATE = datetime.date(2000, 1, 1)  # of service; the latest is a day after today
 
 
 @dataclass
@@ -43,6 +53,9 @@ class Session:
     profile_name: str
     injections: list[Injection] = field(default_factory=list)
     claim: list[dict] | None = None  # billed lines as given, when the session carries a claim
+    patient: str | None = None  # an opaque identifier (never a name): see pseudonymise
+    date: datetime.date | None = None  # of service
+    diagnoses: tuple[str, ...] = ()  # ICD-10-CM codes, normalised (upper case, dotted), in claim order (pointer 1 first)
     # the input as parsed, before names were resolved: reasoner/knowledge/shapes.py checks it against
     # ontology/shapes/session.ttl (plain: it came from plain JSON, so fields are JSON keys)
     input_graph: object = None  # an rdflib Graph (Turtle, JSON-LD) or a Facts (plain JSON)
@@ -89,6 +102,16 @@ class Facts:
     def __iter__(self):
         return iter(self._list)
 
+    def remove(self, triple) -> None:
+        """Remove one triple, if it is there."""
+        s, p, o = triple
+        objects = self._spo.get(s, {}).get(p)
+        if objects and o in objects:
+            objects.remove(o)
+            if not objects:
+                del self._spo[s][p]
+            self._list.remove(triple)
+
     def __len__(self) -> int:
         return len(self._list)
 
@@ -117,6 +140,28 @@ class Facts:
             raise NotImplementedError("only triples((s, None, None))")
         return ((s, prop, obj) for prop, objs in self._spo.get(s, {}).items() for obj in objs)
 
+
+
+def pseudonymise(session: Session, key: bytes) -> None:
+    """Replace the session's patient identifier by HMAC-SHA256(key, identifier) as lowercase
+    hex, in the attribute, the resolved triples and the input as read, so that nothing
+    downstream ever sees the identifier itself. The same key gives the same pseudonym for the
+    same patient (sessions stay linkable); without the key it cannot be reversed or recomputed.
+    Call it once per session, before coding: a second call hashes the pseudonym again."""
+    if session.patient is None:
+        return
+    if not isinstance(key, (bytes, bytearray)) or not key:
+        raise ValueError("the pseudonymisation key must be non-empty bytes")
+    raw = session.patient
+    pseudonym = hmac.new(bytes(key), raw.encode("utf-8"), hashlib.sha256).hexdigest()
+    session.patient = pseudonym
+    session.triples = [(s, p, Literal(pseudonym)) if p == CD.patientId else (s, p, o) for s, p, o in session.triples]
+    session._graph = None  # made again from the triples when asked for
+    graph = session.input_graph
+    if graph is not None:
+        for triple in [t for t in graph if t[1] == CD.patientId]:
+            graph.remove(triple)
+            graph.add((triple[0], CD.patientId, Literal(pseudonym)))
 
 
 def describe(injection: Injection) -> str:

@@ -7,18 +7,19 @@ from __future__ import annotations
 from functools import lru_cache
 
 from rdflib import BNode, Graph, Literal, URIRef
-from rdflib.namespace import XSD
+from rdflib.namespace import RDF, XSD
 
 from ..core.errors import InputError, InputErrors
 from ..core.vocab import CD
-from .model import check_injection_count, show
+from .model import MAX_DIAGNOSES, MAX_POINTERS, check_injection_count, show
 
-SESSION_FIELDS = ("id", "setting", "approach", "guidance", "indication", "profile", "injections", "agent", "billed")
+SESSION_FIELDS = ("id", "setting", "approach", "guidance", "indication", "profile", "patient", "date", "diagnoses",
+                  "injections", "agent", "billed")
 INJECTION_FIELDS = ("id", "muscle", "side")
 AGENT_FIELDS = ("product", "ndc", "units_administered", "units_discarded")
-BILLED_FIELDS = ("code", "units", "modifiers", "ndc")
+BILLED_FIELDS = ("code", "units", "modifiers", "ndc", "diagnosis_pointers")
 # Descriptive fields a record may carry; read into the graph, not used for coding.
-EXTRA_SESSION_FIELDS = ("date", "notes", "patient", "encounter", "provider")
+EXTRA_SESSION_FIELDS = ("notes", "encounter", "provider")
 
 
 def check_plain(doc: dict, source: str) -> tuple[list[InputError], dict]:
@@ -43,6 +44,19 @@ def check_plain(doc: dict, source: str) -> tuple[list[InputError], dict]:
         if key in doc and doc[key] is not None and not isinstance(doc[key], str):
             bad(f"must be text, found {doc[key]!r}", key)
             usable.pop(key, None)
+    if doc.get("patient") is not None and (not isinstance(doc["patient"], (str, int)) or isinstance(doc["patient"], bool)):
+        bad(f"must be an identifier written as text or a whole number (never a name), found {show(doc['patient'])}",
+            "patient")
+        usable.pop("patient", None)
+    if doc.get("date") is not None and not isinstance(doc["date"], str):
+        bad(f"must be the date of service written YYYY-MM-DD, found {show(doc['date'])}", "date")
+        usable.pop("date", None)
+    if doc.get("diagnoses") is not None:
+        diagnoses = _check_diagnoses(doc["diagnoses"], bad)
+        if diagnoses is None:
+            del usable["diagnoses"]
+        else:
+            usable["diagnoses"] = diagnoses
     guidance = doc.get("guidance")
     if guidance is not None:
         items = guidance if isinstance(guidance, list) else [guidance]
@@ -148,7 +162,7 @@ def plain_graph(doc: dict, context: dict) -> Graph:
 def plain_triples(doc: dict, context: dict, root: BNode | None = None) -> list[tuple]:
     """The triples of plain_graph, as a list (the session's node `root` when given)."""
     graph: list[tuple] = []
-    iris, typed = _context_terms(context)
+    iris, typed, lists = _context_terms(context)
 
     def iri(key: str) -> URIRef:
         term = iris.get(key)
@@ -162,10 +176,31 @@ def plain_triples(doc: dict, context: dict, root: BNode | None = None) -> list[t
         except TypeError:  # not hashable: never the case for JSON scalars, but never fail on it
             return _literal(typed.get(key), value)
 
+    def term(key: str, item):
+        if isinstance(item, dict):
+            return node(item)
+        if isinstance(item, list):  # a list inside a list: a list of its own, as JSON-LD 1.1 reads it
+            return collection(key, item)
+        return literal(key, item)
+
+    def collection(key: str, items: list):
+        """An rdf:List of the items, in order (nulls left out, as the JSON-LD processor does)."""
+        items = [item for item in items if item is not None]
+        head = rest = RDF.nil
+        for item in reversed(items):
+            cell = BNode()
+            graph.append((cell, RDF.first, term(key, item)))
+            graph.append((cell, RDF.rest, rest))
+            head = rest = cell
+        return head
+
     def node(obj: dict, subject: BNode | None = None) -> BNode:
         subject = subject if subject is not None else BNode()
         for key, value in obj.items():
             if key.startswith("@") or value is None:
+                continue
+            if key in lists:  # "@container": "@list": one ordered list, whatever the value
+                graph.append((subject, iri(key), collection(key, value if isinstance(value, list) else [value])))
                 continue
             for item in value if isinstance(value, list) else [value]:
                 if item is None:
@@ -189,8 +224,9 @@ def _cached_literal(datatype: str | None, kind: type, value) -> Literal:
     return _literal(datatype, value)
 
 
-def _context_terms(context: dict) -> tuple[dict, dict]:
-    """The context's JSON keys as cd: IRIs, and the keys typed as integers (once per context)."""
+def _context_terms(context: dict) -> tuple[dict, dict, frozenset]:
+    """The context's JSON keys as cd: IRIs, the keys typed as integers and the keys whose
+    values are ordered lists (once per context)."""
     cached = _CONTEXTS.get(id(context))
     if cached is None or cached[0] is not context:
         iris = {}
@@ -200,8 +236,9 @@ def _context_terms(context: dict) -> tuple[dict, dict]:
             term = value["@id"] if isinstance(value, dict) else value
             iris[key] = URIRef(str(CD) + term[3:] if term.startswith("cd:") else str(CD) + term)
         typed = {k: v.get("@type") for k, v in context.items() if isinstance(v, dict) and "@type" in v}
-        cached = _CONTEXTS[id(context)] = (context, iris, typed)
-    return cached[1], cached[2]
+        lists = frozenset(k for k, v in context.items() if isinstance(v, dict) and v.get("@container") == "@list")
+        cached = _CONTEXTS[id(context)] = (context, iris, typed, lists)
+    return cached[1], cached[2], cached[3]
 
 
 def _literal(datatype: str | None, value) -> Literal:
@@ -243,6 +280,24 @@ def _counted(bad):
         bad(message, field)
 
     return note, found
+
+
+def _check_diagnoses(diagnoses, bad) -> list | None:
+    """The codes with each that is not text replaced by its JSON text (so that the others keep
+    their index; resolution's message on it restates this one and is dropped); None when
+    `diagnoses` is neither a list nor one code."""
+    if isinstance(diagnoses, str):
+        return [diagnoses]
+    if not isinstance(diagnoses, list):
+        bad(f"must be a list of ICD-10-CM codes, each written as text, found {show(diagnoses)}", "diagnoses")
+        return None
+    usable = []
+    for n, code in enumerate(diagnoses):
+        if not isinstance(code, str):
+            bad(f"must be an ICD-10-CM code written as text, found {show(code)}", f"diagnoses[{n}]")
+            code = show(code)
+        usable.append(code)
+    return usable
 
 
 def _check_agent(agent, bad) -> bool:
@@ -294,4 +349,18 @@ def _check_claim_line(line, where: str, note) -> bool:
             note(f"must be a modifier such as 50 or RT, found {show(mod)}", f"{where}.modifiers[{k}]")
     if "ndc" in line and not isinstance(line["ndc"], str):
         note(f"must be text, found {show(line['ndc'])}", f"{where}.ndc")
+    if line.get("diagnosis_pointers") is not None:
+        _check_pointers(line["diagnosis_pointers"], f"{where}.diagnosis_pointers", note)
     return True
+
+
+def _check_pointers(pointers, where: str, note) -> None:
+    """A claim line's diagnosis pointers: 1 to 4 whole numbers from 1 to MAX_DIAGNOSES (one
+    number alone is one pointer; an empty list is none, as in the JSON-LD reading)."""
+    items = pointers if isinstance(pointers, list) else [pointers]
+    for k, pointer in enumerate(items):
+        if not isinstance(pointer, int) or isinstance(pointer, bool) or not 1 <= pointer <= MAX_DIAGNOSES:
+            note(f"must be a whole number from 1 to {MAX_DIAGNOSES} (the place of a diagnosis in the session's "
+                 f"list), found {show(pointer)}", f"{where}[{k}]")
+    if len(items) > MAX_POINTERS:
+        note(f"{len(items)} pointers; a claim line points at {MAX_POINTERS} diagnoses at most", where)

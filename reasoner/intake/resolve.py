@@ -4,6 +4,7 @@ the field as the user wrote it."""
 
 from __future__ import annotations
 
+import datetime
 import re
 from contextlib import contextmanager
 from decimal import Decimal
@@ -16,7 +17,19 @@ from rdflib.namespace import RDF, RDFS, XSD
 from ..core import ndc
 from ..core.errors import InputError, InputErrors
 from ..core.vocab import CD, SESSION_BASE
-from .model import MAX_CLAIM_LINES, MAX_VIALS_PER_SESSION, Facts, Injection, Session, check_injection_count
+from ..knowledge import icd10cm  # the code set is read at the first lookup: only sessions with diagnoses
+from .model import (
+    EARLIEST_DATE,
+    MAX_CLAIM_LINES,
+    MAX_DIAGNOSES,
+    MAX_PATIENT_ID,
+    MAX_POINTERS,
+    MAX_VIALS_PER_SESSION,
+    Facts,
+    Injection,
+    Session,
+    check_injection_count,
+)
 
 # A well-formed code on a claim line: CPT (5 digits; 4 digits and a letter for Category II and
 # III) or HCPCS Level II (a letter A-V and 4 digits). One Chemoden does not audit is kept by its
@@ -162,6 +175,17 @@ def _resolve(graph: Graph, root, injections, ontology, source, profile, plain) -
     if chosen is not None:
         out.add((iri, CD.profile, chosen))
 
+    patient = date = None
+    with problems.field():
+        patient = _patient(graph, root, source)
+        if patient is not None:
+            out.add((iri, CD.patientId, Literal(patient)))
+    with problems.field():
+        date = _date(graph, root, source)
+        if date is not None:
+            out.add((iri, CD.dateOfService, Literal(date.isoformat(), datatype=XSD.date)))
+    diagnoses = _diagnoses(graph, root, iri, out, source, problems)
+
     # Injections, in input order.
     def order(node):
         pos = graph.value(node, CD.position)
@@ -211,7 +235,136 @@ def _resolve(graph: Graph, root, injections, ontology, source, profile, plain) -
 
     return Session(iri=iri, identifier=str(ident), source=source, triples=list(out), profile=chosen,
                    profile_name=names.name_of(chosen), injections=result, claim=claim or None,
+                   patient=patient, date=date, diagnoses=diagnoses,
                    input_graph=graph, input_root=root, plain=plain)
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def _patient(graph, root, source) -> str | None:
+    """The patient identifier: opaque text (a whole number is read as its digits), 1 to
+    MAX_PATIENT_ID characters. Nothing can tell an identifier from a name: the README asks for
+    identifiers only, and pseudonymise() hashes it."""
+    values = list(graph.objects(root, CD.patientId))
+    _one([str(v) for v in values], source, "patient")
+    if not values:
+        return None
+    value = values[0]
+    python = value.toPython() if isinstance(value, Literal) else None
+    if not isinstance(value, Literal) or isinstance(python, bool) or not isinstance(python, (str, int)) \
+            and value.datatype not in (None, XSD.string):
+        raise InputError(f"must be an identifier written as text or a whole number (never a name), found {_shown(value)}",
+                         source=source, field="patient")
+    text = str(value).strip()
+    if not text:
+        raise InputError("empty: give the patient's identifier or leave the field out", source=source, field="patient")
+    if len(text) > MAX_PATIENT_ID:
+        raise InputError(f"{len(text)} characters; a patient identifier is at most {MAX_PATIENT_ID} (an opaque "
+                         "identifier, never a name or notes)", source=source, field="patient")
+    if _CONTROL.search(text):
+        raise InputError(f"must be printable text, found {_shown(value)}", source=source, field="patient")
+    return text
+
+
+def _date(graph, root, source) -> datetime.date | None:
+    """The date of service: YYYY-MM-DD, a real calendar date, from EARLIEST_DATE up to a day
+    after today (the day the session is read, on this machine's clock)."""
+    values = list(graph.objects(root, CD.dateOfService))
+    _one([str(v) for v in values], source, "date")
+    if not values:
+        return None
+    value = values[0]
+    text = str(value).strip()
+    if not isinstance(value, Literal) or value.datatype not in (None, XSD.string, XSD.date) or not _DATE.fullmatch(text):
+        raise InputError(f"must be the date of service written YYYY-MM-DD, found {_shown(value)}", source=source,
+                         field="date")
+    try:
+        date = datetime.date.fromisoformat(text)
+    except ValueError:
+        raise InputError(f"{text} is not a calendar date", source=source, field="date") from None
+    if date < EARLIEST_DATE:
+        raise InputError(f"{text} is before {EARLIEST_DATE.isoformat()}: check the year", source=source, field="date")
+    if date > datetime.date.today() + datetime.timedelta(days=1):
+        raise InputError(f"{text} is in the future: a date of service is at most a day after today", source=source,
+                         field="date")
+    return date
+
+
+def _shown(value) -> str:
+    """A value of the input graph as a message shows it."""
+    if isinstance(value, Literal):
+        return repr(str(value)) if value.datatype in (None, XSD.string) else str(value)
+    return f"<{value}>" if isinstance(value, URIRef) else "a node"
+
+
+def _list_items(graph, head, source) -> list:
+    """The members of an RDF list, in order; an InputError when it is not a well-formed list."""
+    items, seen, node = [], set(), head
+    while node != RDF.nil:
+        first = list(graph.objects(node, RDF.first))
+        rest = list(graph.objects(node, RDF.rest))
+        if len(first) != 1 or len(rest) != 1 or node in seen:
+            raise InputError("must be one ordered list of ICD-10-CM codes (in JSON a list of text; in Turtle an RDF list, ( ... ))",
+                             source=source, field="diagnoses")
+        seen.add(node)
+        items.append(first[0])
+        node = rest[0]
+    return items
+
+
+def _diagnoses(graph, root, iri, out, source, problems) -> tuple[str, ...]:
+    """The session's ICD-10-CM codes, normalised and in order: each billable in the code set,
+    none twice, at most MAX_DIAGNOSES. Each bad code is its own error (diagnoses[2])."""
+    heads = list(graph.objects(root, CD.diagnosisCode))
+    if not heads:
+        return ()
+    items = None
+    with problems.field():
+        if len(heads) > 1 or isinstance(heads[0], Literal):
+            raise InputError("must be one ordered list of ICD-10-CM codes (in JSON a list of text; in Turtle an RDF list, ( ... ))",
+                             source=source, field="diagnoses")
+        items = _list_items(graph, heads[0], source)
+    if not items:
+        return ()
+    before = len(problems.errors)
+    with problems.field():
+        if len(items) > MAX_DIAGNOSES:
+            raise InputError(f"{len(items)} diagnoses; a claim lists {MAX_DIAGNOSES} at most (A-L)", source=source,
+                             field="diagnoses")
+    codes: list[str] = []
+    first_at: dict[str, int] = {}
+    for n, item in enumerate(items):
+        field = f"diagnoses[{n}]"
+        with problems.field():
+            if not isinstance(item, Literal) or item.datatype not in (None, XSD.string):
+                raise InputError(f"must be an ICD-10-CM code written as text, found {_shown(item)}", source=source,
+                                 field=field)
+            code, status, hint = icd10cm.lookup(str(item))
+            if status == icd10cm.MALFORMED:
+                raise InputError(f"unknown ICD-10-CM code {str(item)!r}: not written as one (a letter and two "
+                                 "characters, then up to four after the dot)", source=source, field=field)
+            if status == icd10cm.UNKNOWN:
+                raise InputError(f"unknown ICD-10-CM code {code!r}: not in the code set of {icd10cm.edition()}",
+                                 source=source, field=field)
+            if status == icd10cm.NOT_BILLABLE:
+                such = f", such as {' or '.join(hint)}" if hint else ""
+                raise InputError(f"ICD-10-CM code {code!r} is not billable: it has more specific codes under it{such}",
+                                 source=source, field=field)
+            if code in first_at:
+                raise InputError(f"{code} is listed twice (also diagnoses[{first_at[code]}])", source=source, field=field)
+            first_at[code] = n
+            codes.append(code)
+    if len(problems.errors) > before:
+        return ()
+    for n, code in enumerate(codes, start=1):
+        node = URIRef(f"{iri}/diagnosis/{n}")
+        out.add((iri, CD.diagnosis, node))
+        out.add((node, RDF.type, CD.Diagnosis))
+        out.add((node, CD.pointer, Literal(n)))
+        out.add((node, CD.icd10cm, Literal(code)))
+    return tuple(codes)
 
 
 def _resolve_injection(graph, node, inj_iri, ident, field, out, ontology, source, problems) -> Injection | None:
@@ -421,6 +574,7 @@ def _resolve_claim_line(graph, node, line, n, session_iri, out, ontology, source
     written_ndc = None
     with problems.field():
         written_ndc = _one(_text(graph, node, CD.ndcText) + _text(graph, node, CD.billedNdcText), source, f"{where}.ndc")
+    pointers = _pointers(graph, node, source, f"{where}.diagnosis_pointers", problems)
     if len(problems.errors) > before:
         return None
     summary = {"code": next((k for k, v in names.codes.items() if v == code), notation), "units": int(units),
@@ -432,4 +586,35 @@ def _resolve_claim_line(graph, node, line, n, session_iri, out, ontology, source
         if ndc11 is not None:
             out.add((line, CD.billedNdc, Literal(ndc11)))
         summary["ndc"] = written_ndc
+    if pointers:
+        for pointer in pointers:
+            out.add((line, CD.diagnosisPointer, Literal(pointer)))
+        summary["diagnosis_pointers"] = pointers
     return summary
+
+
+def _pointers(graph, node, source, where, problems) -> list[int]:
+    """A claim line's diagnosis pointers: 1 to MAX_POINTERS whole numbers from 1 to
+    MAX_DIAGNOSES, in input order where the input keeps one (plain JSON), else in number order.
+    A pointer past the session's last diagnosis is no input error: it is kept, for the audit."""
+    values = list(graph.objects(node, CD.diagnosisPointer))
+    if not isinstance(graph, Facts):  # an rdflib graph keeps no order: number order, then the others
+        values.sort(key=lambda v: (0, v.toPython(), "") if isinstance(v, Literal) and _whole(v.toPython())
+                    else (1, 0, str(v)))
+    pointers = []
+    for k, value in enumerate(values):
+        with problems.field():
+            number = value.toPython() if isinstance(value, Literal) else None
+            if not _whole(number) or not 1 <= number <= MAX_DIAGNOSES:
+                raise InputError(f"must be a whole number from 1 to {MAX_DIAGNOSES} (the place of a diagnosis in the "
+                                 f"session's list), found {_shown(value)}", source=source, field=f"{where}[{k}]")
+            pointers.append(int(number))
+    with problems.field():
+        if len(values) > MAX_POINTERS:
+            raise InputError(f"{len(values)} pointers; a claim line points at {MAX_POINTERS} diagnoses at most",
+                             source=source, field=where)
+    return pointers
+
+
+def _whole(number) -> bool:
+    return isinstance(number, int) and not isinstance(number, bool)
