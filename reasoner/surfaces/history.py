@@ -74,7 +74,7 @@ def fingerprint(key: bytes | None) -> str | None:
 # ---------------------------------------------------------------------------
 
 def check_manifest(manifest: dict, ontology: Ontology, profile: str | None, key: bytes | None, directory,
-                   *, writing: bool) -> None:
+                   *, writing: bool, key_matters: bool = True) -> None:
     """Refuse a store built with another ontology, profile or patient key (all said at once)."""
     problems = []
     if manifest.get("ontology") and manifest["ontology"] != ontology.digest:
@@ -84,7 +84,8 @@ def check_manifest(manifest: dict, ontology: Ontology, profile: str | None, key:
         problems.append(f"it was built with --profile {manifest.get('profile') or '(each session its own)'}, not "
                         f"{profile or '(each session its own)'}; recode it with: chemoden load --store {directory} "
                         f"--recode{' --profile ' + profile if profile else ''}")
-    if "patient_key" in manifest and fingerprint(key) != manifest.get("patient_key"):
+    # only where patient identifiers meet the store's (load, code --store): reading needs no key
+    if key_matters and "patient_key" in manifest and fingerprint(key) != manifest.get("patient_key"):
         if manifest.get("patient_key") is None:
             problems.append("its patient identifiers are not keyed: leave out --patient-key")
         elif key is None:
@@ -209,8 +210,8 @@ def _count(inputs: list[str]) -> int:
 
 def _stored_ids(store) -> set[str]:
     """The identifiers of the sessions a store holds."""
-    rows = store.query("PREFIX cd: <https://w3id.org/chemoden#> SELECT ?id WHERE { GRAPH ?g { ?s a cd:Session ; "
-                       "cd:inputDocument ?d } ?s cd:identifier ?id }", use_default_graph_as_union=False)
+    rows = store.query("PREFIX cd: <https://w3id.org/chemoden#> SELECT ?id WHERE { GRAPH ?g { ?s cd:inputDocument ?d } "
+                       "GRAPH ?h { ?s a cd:Session ; cd:identifier ?id } }")
     return {r["id"].value for r in rows}
 
 
@@ -355,7 +356,7 @@ def _write(store, chunk: list[Loaded], existing: set[str], summary: LoadSummary,
 # ---------------------------------------------------------------------------
 
 _SESSIONS_OF = """PREFIX cd: <https://w3id.org/chemoden#>
-SELECT ?s ?id WHERE { ?s a cd:Session ; cd:identifier ?id ; cd:patientId ?patient }"""
+SELECT ?s ?id ?patient WHERE { ?s a cd:Session ; cd:identifier ?id ; cd:patientId ?patient }"""
 _ALL_SESSIONS = """PREFIX cd: <https://w3id.org/chemoden#>
 SELECT ?s ?id WHERE { GRAPH ?g { ?s a cd:Session ; cd:identifier ?id } }"""
 _OLD_FINDINGS = """PREFIX cd: <https://w3id.org/chemoden#>
@@ -412,7 +413,7 @@ def open_dataset(directory, ontology: Ontology, *, key: bytes | None = None) -> 
     holds the snapshot until closed)."""
     reader = Reader(directory)
     try:
-        check_manifest(reader.manifest, ontology, None, key, directory, writing=False)
+        check_manifest(reader.manifest, ontology, None, key, directory, writing=False, key_matters=False)
     except ChemodenError:
         reader.close()
         raise
@@ -452,7 +453,7 @@ def prebill(results: list, directory, ontology: Ontology, *, key: bytes | None =
             mem.extend(base)
             if patient is not None:
                 graphs = {r["g"] for r in source.query(
-                    "PREFIX cd: <https://w3id.org/chemoden#> SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s cd:patientId ?p } }",
+                    "PREFIX cd: <https://w3id.org/chemoden#> SELECT DISTINCT ?g ?p WHERE { GRAPH ?g { ?s cd:patientId ?p } }",
                     substitutions={ox.Variable("p"): ox.Literal(patient)})}
                 own = {str(session_graph(session.identifier, "asserted"))}
                 for graph in graphs:
