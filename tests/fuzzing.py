@@ -169,7 +169,7 @@ def inputs(count: int, seed: int, ontology):
     """(label, bytes, format) inputs, deterministic for the seed."""
     rng = random.Random(seed)
     sessions = list(generate(max(50, count // 20), seed=seed, ontology=ontology))
-    examples = [(p.read_bytes(), "turtle" if p.suffix == ".ttl" else "json") for p in sorted((ROOT / "examples").iterdir())]
+    examples = [(p.read_bytes(), "turtle" if p.suffix == ".ttl" else "json") for p in sorted((ROOT / "examples").rglob("*")) if p.suffix in (".json", ".ttl")]
     for n in range(count):
         kind = rng.randrange(10)
         if kind < 5:

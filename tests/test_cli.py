@@ -26,7 +26,7 @@ def test_examples_folder_as_tables():
     # the audit example's claim, as the article printed it, has error findings
     assert proc.returncode == 1, proc.stderr
     assert proc.stderr == ""
-    sessions = [p for p in EXAMPLES.iterdir() if p.suffix in (".json", ".ttl")]
+    sessions = [p for p in EXAMPLES.rglob("*") if p.suffix in (".json", ".ttl")]
     assert proc.stdout.count("\nSession ") + proc.stdout.startswith("Session ") == len(sessions)
     assert "64616" in proc.stdout and "CODE" in proc.stdout
 

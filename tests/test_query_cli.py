@@ -199,7 +199,7 @@ def test_query_file_and_the_real_command(tmp_path):
                            "--format", "tsv"], capture_output=True, text=True, timeout=120, cwd=ROOT)
     assert proc.returncode == 0, proc.stderr
     got = {(r.session.value, r.code.value, str(r.units.value)) for r in Result.parse(io.StringIO(proc.stdout), format="tsv")}
-    sessions = sorted(p for p in EXAMPLES.iterdir() if p.suffix in (".json", ".ttl"))
+    sessions = sorted(p for p in EXAMPLES.rglob("*") if p.suffix in (".json", ".ttl"))
     assert got == expected_lines(*sessions)
 
 

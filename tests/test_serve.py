@@ -26,7 +26,7 @@ from reasoner.core.vocab import CD
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
-SESSIONS = sorted(p for p in EXAMPLES.iterdir() if p.suffix in (".json", ".ttl"))
+SESSIONS = sorted(p for p in EXAMPLES.rglob("*") if p.suffix in (".json", ".ttl"))
 pytestmark = pytest.mark.xdist_group("serve")
 LINES = """PREFIX cd: <https://w3id.org/chemoden#>
 SELECT ?session ?code ?units WHERE {

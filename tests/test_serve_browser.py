@@ -52,7 +52,7 @@ def test_a_library_query_runs_from_the_page(endpoint, browser):
     assert [h for h in header if h] == ["code", "sessions", "totalUnits", "withModifier"]
     # the page shows what the coder derives: the codes of the example sessions, with session counts
     sessions = {}
-    for path in sorted((ROOT / "examples").iterdir()):
+    for path in sorted(p for p in (ROOT / "examples").rglob("*") if p.is_file()):
         if path.suffix in (".json", ".ttl"):
             for result in code_file(path):
                 for line in result.lines:

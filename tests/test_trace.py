@@ -8,7 +8,7 @@ from rdflib.namespace import RDF
 from reasoner import code, read_path, trace
 from reasoner.core.vocab import CD
 
-EXAMPLES = sorted(p for p in (Path(__file__).parent.parent / "examples").iterdir() if p.suffix in (".json", ".ttl"))
+EXAMPLES = sorted(p for p in (Path(__file__).parent.parent / "examples").rglob("*") if p.suffix in (".json", ".ttl"))
 
 
 @pytest.fixture(scope="module", params=EXAMPLES, ids=[p.stem for p in EXAMPLES])
