@@ -215,3 +215,39 @@ def test_installed_from_anywhere_uses_the_store(store, tmp_path):
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     proc = chemoden("query", "codes-by-month", "--store", store, "--format", "csv", cwd=tmp_path, env=env, check=0)
     assert "2026-01,64616" in proc.stdout.replace("\r", "")
+
+
+def test_serve_answers_from_the_store(store, tmp_path):
+    import urllib.parse
+    import urllib.request
+
+    log = tmp_path / "serve.log"
+    with log.open("w") as err:
+        proc = subprocess.Popen([sys.executable, "-m", "reasoner", "serve", "--port", "0", "--store", str(store),
+                                 "--workers", "1", "--long-workers", "1"], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=err)
+    try:
+        url, deadline = None, time.monotonic() + 120
+        while url is None and time.monotonic() < deadline and proc.poll() is None:
+            for line in log.read_text().splitlines():
+                if "SPARQL endpoint http://" in line:
+                    url = line.split("SPARQL endpoint ")[1].split()[0]
+            time.sleep(0.1)
+        assert url is not None, log.read_text()
+        status = json.loads(urllib.request.urlopen(url.rsplit("/sparql", 1)[0] + "/status", timeout=30).read())
+        assert status["sessions"] == 5
+        query = "SELECT ?id WHERE { ?s cd:hasConflict ?f ; cd:identifier ?id . ?f cd:rule 'duplicate-service' }"
+        request = urllib.request.Request(url + "?" + urllib.parse.urlencode({"query": query}),
+                                         headers={"Accept": "application/sparql-results+json"})
+        answer = json.loads(urllib.request.urlopen(request, timeout=30).read())
+        ids = {b["id"]["value"] for b in answer["results"]["bindings"]}
+        assert ids == {"p1002-2026-03-02-arm", "p1002-2026-03-02-arm-entered-twice"}
+        # FROM a session's graph: the store is asked whether the graph exists
+        graph = "https://w3id.org/chemoden/graph/session/p1001-2026-01-12-neck/result"
+        request = urllib.request.Request(url + "?" + urllib.parse.urlencode(
+            {"query": f"SELECT (COUNT(*) AS ?n) FROM <{graph}> WHERE {{ ?s ?p ?o }}"}),
+            headers={"Accept": "application/sparql-results+json"})
+        n = json.loads(urllib.request.urlopen(request, timeout=30).read())["results"]["bindings"][0]["n"]["value"]
+        assert int(n) > 0
+    finally:
+        proc.terminate()
+        proc.wait(30)
