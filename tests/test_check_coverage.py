@@ -108,7 +108,11 @@ def test_chemoden_check_runs_it_in_the_qc_step_and_exits_1(tmp_path, capsys):
 
 
 def test_without_the_code_set_the_check_says_what_to_install(tmp_path, monkeypatch):
+    from reasoner.knowledge import icd10cm
+
     monkeypatch.setitem(sys.modules, "simple_icd_10_cm", None)  # import fails as if not installed
+    monkeypatch.setattr(icd10cm, "library_version", lambda: "missing")  # and no cache of its code set
+    monkeypatch.setattr(icd10cm, "cache_path", lambda version=None: tmp_path / "no-cache.txt")
     found = icd_problems(ONTOLOGY)
     assert len(found) == 1 and "simple-icd-10-cm is not installed" in found[0] and "[qc icd10cm-code]" in found[0]
 

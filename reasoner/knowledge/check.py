@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import json
 import re
-import warnings
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from pathlib import Path
@@ -35,7 +34,7 @@ from ..core.errors import InputError, OntologyError
 from ..core.vocab import CD, PREFIXES
 from ..engines import registry
 from ..engines.backend import OxigraphBackend, to_quads
-from . import queryfiles
+from . import icd10cm, queryfiles
 from .names import _strip_trailing, normalise
 from .ontology import QUERY_FOLDERS
 from .shapes import SessionValidator
@@ -398,16 +397,14 @@ def _icd10cm(folder: Folder) -> list[Problem]:
     if not found:
         return []
     try:
-        with warnings.catch_warnings():  # the package reads its data with a deprecated importlib call
-            warnings.simplefilter("ignore", DeprecationWarning)
-            import simple_icd_10_cm as cm  # loads the whole code set (about 2.5 s): only when there are codes
+        codes = icd10cm.code_set()  # the per-user cache of the library's code set (icd10cm.py)
     except ImportError:
         return [Problem(ICD10CM_CHECK, "cannot check the ICD-10-CM codes of the coverage rules: the package "
                         "simple-icd-10-cm is not installed (a dependency of chemoden: pip install "
                         "'simple-icd-10-cm>=1.5,<2')")]
     problems = []
     for prop, rule, value in sorted(found, key=lambda f: (str(f[1]), str(f[0]), str(f[2]))):
-        message = _icd10cm_problem(cm, prop == CD.acceptsIcd10cmUnder, value)
+        message = _icd10cm_problem(codes, prop == CD.acceptsIcd10cmUnder, value)
         if message:
             problem = folder.locate(ICD10CM_CHECK, message, rule, value if isinstance(value, Literal) else None)
             file, line = _line_of_statement(folder, rule, prop, value)
@@ -436,38 +433,31 @@ def _line_of_statement(folder: Folder, subject, prop, value) -> tuple[str | None
     return None, None
 
 
-def _icd10cm_problem(cm, whole_category: bool, value) -> str | None:
+def _icd10cm_problem(codes, whole_category: bool, value) -> str | None:
     """What is wrong with one accepted code (or category), in words that say how to fix it; None when right."""
     prop = "cd:acceptsIcd10cmUnder" if whole_category else "cd:acceptsIcd10cm"
     code = str(value)
+    known = codes.has(codes.billable, code) or codes.has(codes.other, code)
     if not isinstance(value, Literal) or not _ICD10CM_FORM.fullmatch(code):
-        fixed = code.strip().upper().replace(".", "")
-        fixed = fixed[:3] + ("." + fixed[3:] if len(fixed) > 3 else "")
-        if isinstance(value, Literal) and cm.is_valid_item(fixed):
+        fixed = icd10cm.normalise(code)
+        if isinstance(value, Literal) and fixed and (codes.has(codes.billable, fixed) or codes.has(codes.other, fixed)):
             return f"{prop} {code!r} is not written as an ICD-10-CM code: write it dotted and in upper case, {fixed!r}"
         return (f"{prop} {code!r} is not written as an ICD-10-CM code: give it as text, dotted and in upper case, "
                 "such as 'G24.3'")
-    if not cm.is_valid_item(code) or cm.is_chapter_or_block(code):
-        return f"{prop} {code!r} is not an ICD-10-CM code (in the code set of simple-icd-10-cm {_icd10cm_release()})"
+    if not known:
+        return f"{prop} {code!r} is not an ICD-10-CM code (in the code set of {icd10cm.LIBRARY} {codes.version}, {codes.edition})"
+    billable = codes.has(codes.billable, code)
     if whole_category:
-        if cm.is_leaf(code):
-            return (f"{prop} {code!r} is a billable code, not a category: accept it with cd:acceptsIcd10cm")
+        if billable:
+            return f"{prop} {code!r} is a billable code, not a category: accept it with cd:acceptsIcd10cm"
         return None
-    if not cm.is_leaf(code):
-        billable = [c for c in cm.get_descendants(code) if cm.is_leaf(c)]
-        shown = ", ".join(billable[:4]) + (f", ... ({len(billable)} in all)" if len(billable) > 4 else "")
+    if not billable:
+        under = codes.under(code, limit=1_000_000)
+        shown = ", ".join(under[:4]) + (f", ... ({len(under)} in all)" if len(under) > 4 else "")
         return (f"{prop} {code!r} is not billable: it is a category whose billable codes are {shown}; list the ones "
                 "the payer document accepts, or, if it accepts the whole category, use cd:acceptsIcd10cmUnder")
     return None
 
-
-def _icd10cm_release() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("simple-icd-10-cm")
-    except PackageNotFoundError:
-        return "(version unknown)"
 
 
 def _changelog(folder: Folder) -> list[Problem]:
