@@ -251,3 +251,14 @@ def test_serve_answers_from_the_store(store, tmp_path):
     finally:
         proc.terminate()
         proc.wait(30)
+
+
+def test_resume_skips_what_the_store_holds(store, tmp_path):
+    copy = _copy_store(store, tmp_path)
+    docs = [json.loads(p.read_text()) for p in sorted(HISTORY.glob("*.json"))]
+    docs.append(dict(docs[0], id="p1001-2026-06-01-neck", date="2026-06-01"))
+    path = tmp_path / "again.jsonl"
+    path.write_text("".join(json.dumps(d) + "\n" for d in docs))
+    proc = chemoden("load", path, "--store", copy, "--resume", "--jobs", "1")
+    assert "1 coded" in proc.stderr and "5 already in the store (resumed)" in proc.stderr, proc.stderr
+    assert "the store holds 6 sessions" in proc.stderr

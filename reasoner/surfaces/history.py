@@ -182,7 +182,7 @@ class LoadSummary(batch.Summary):
     failure_lines: list[str] = field(default_factory=list, repr=False)
 
     def text(self) -> str:
-        rate = self.coded_now / self.seconds if self.seconds else 0.0
+        rate = (self.coded + self.failed) / self.seconds if self.seconds else 0.0  # the records of this run
         parts = [f"{self.total} records", f"{self.coded} coded ({self.replaced} replaced a session already stored)",
                  f"{self.failed} failed"]
         if self.skipped:
