@@ -24,7 +24,7 @@ from .intake.files import sources
 from .knowledge import check
 from .knowledge.library import library, named, resolve
 from .knowledge.ontology import default_directory, load
-from .surfaces import batch, history
+from .surfaces import batch, history, workers
 from .surfaces.dataset import build
 from .surfaces.serve import Limits, serve
 
@@ -380,6 +380,7 @@ def _serve(args) -> int:
                     max_response=args.max_response, short_budget=args.short_budget, queue_wait=args.queue_wait,
                     max_connections=args.max_connections, worker_memory=max(0, args.worker_memory),
                     header_timeout=args.client_timeout, body_timeout=args.client_timeout)
+    workers.start_early()  # the workers' fork server imports the package while the dataset loads
     ontology, dataset = _dataset(args)
     return serve(dataset, ontology, host=args.host, port=args.port, workers=args.workers, long_workers=args.long_workers,
                  code_workers=args.code_workers, limits=limits, allow_hosts=args.allow_host,

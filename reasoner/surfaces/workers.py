@@ -213,6 +213,26 @@ def log(message: str) -> None:
     print(f"chemoden: {message}", file=sys.stderr, flush=True)
 
 
+def start_early() -> None:
+    """Start the fork server now, so that it imports the package while the server loads its dataset."""
+    if _context().get_start_method() == "forkserver":
+        from multiprocessing import forkserver
+
+        forkserver.ensure_running()
+
+
+def _context():
+    """How workers start: never a fork of the threaded server. A fork server that has imported the
+    package once forks each worker from itself (milliseconds, where a fresh interpreter importing
+    rdflib, Oxigraph and the package took most of a second per worker, six of them on two cores
+    at start-up); where there is none (not Linux), a fresh interpreter per worker."""
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        ctx = multiprocessing.get_context("forkserver")
+        ctx.set_forkserver_preload([__name__, "reasoner.cli"])  # the command a worker re-reads as its main
+        return ctx
+    return multiprocessing.get_context("spawn")
+
+
 class Pool:
     """Worker processes of one kind, called from the server's event loop. A request waits a
     short while for an idle worker (then a 503 with Retry-After); a worker that overruns, dies or
@@ -224,7 +244,7 @@ class Pool:
         self.spares = max(0, spares)  # started, ready workers that take a killed one's place at once
         self._spare: list[Worker] = []
         self._active = 0  # workers serving requests (idle or busy)
-        self._ctx = multiprocessing.get_context("spawn")  # no fork of a threaded server
+        self._ctx = _context()
         self._target, self._args = target, args
         self._all: set[Worker] = set()
         self._lock = threading.Lock()
@@ -235,6 +255,7 @@ class Pool:
         self.retry_after = retry_after
         self.restarts = 0
         self.deaths = 0
+        self.warm = False  # a worker has been ready: until then a request waits for one to start
 
     # -- life ---------------------------------------------------------------
     def start(self) -> None:
@@ -258,6 +279,7 @@ class Pool:
                     self._active += 1
                 else:
                     self._spare.append(worker)
+            self.warm = True
             if serving:
                 self._loop.call_soon_threadsafe(self._idle.put_nowait, worker)
             return
@@ -284,12 +306,14 @@ class Pool:
         if not self._closed:
             self._spawn_async()
 
-    async def ready(self, timeout: float) -> bool:
-        """True once every worker has started (start-up waits for this before saying it is ready)."""
+    async def ready(self, timeout: float, minimum: int | None = None) -> bool:
+        """True once `minimum` workers are idle (None: every worker and spare has started)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             with self._lock:
                 spares = len(self._spare)
+            if minimum is not None and self._idle.qsize() >= minimum:
+                return True
             if self._idle.qsize() >= self.size and spares >= self.spares:
                 return True
             await asyncio.sleep(0.05)
@@ -322,6 +346,8 @@ class Pool:
         """The worker's reply. Refusal(503) with Retry-After when no worker frees up within `wait`;
         Overrun when the reply does not come within `timeout` (or the request used `cpu_budget`
         seconds of CPU); Died when the worker ended."""
+        if not self.warm:  # still starting, not busy: wait for the first worker (within the request's time)
+            wait = max(wait, START_TIMEOUT)
         try:
             worker = await asyncio.wait_for(self._idle.get(), timeout=max(0.0, min(wait, timeout)))
         except TimeoutError:
