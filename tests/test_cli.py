@@ -128,7 +128,7 @@ def test_engines_agree_on_an_example(engine):
 def test_profiles_command_lists_every_profile():
     proc = run("profiles")
     assert proc.returncode == 0
-    assert {line.split(":")[0].split()[0] for line in proc.stdout.splitlines()} == {"guidance-per-code", "rt-lt", "standard"}
+    assert {line.split(":")[0].split()[0] for line in proc.stdout.splitlines()} == {"guidance-per-code", "interval-90-days", "rt-lt", "standard"}
 
 
 def test_audit_command_prints_findings_with_corrected_lines():
