@@ -405,11 +405,17 @@ def refresh_history(store, ontology, patients: set[str] | None) -> tuple[int, in
     """Recompute the history findings of `patients` (None: everyone) in the store: (patients, findings)."""
     import pyoxigraph as ox
 
+    source = store  # where the rules run
     if patients is None:
         sessions = {r["s"].value: r["id"].value for r in store.query(_ALL_SESSIONS)}
         patient_count = len({r["p"].value for r in store.query(
             "PREFIX cd: <https://w3id.org/chemoden#> SELECT DISTINCT ?p WHERE { ?s cd:patientId ?p }",
             use_default_graph_as_union=True)})
+    elif len(patients) <= history.WHOLE_STORE_AFTER:
+        # a few patients: their sessions copied into a store of their own, where the rules run
+        # as over a whole store (over the large store, even one patient's run reads it all)
+        source, sessions = _patients_copy(store, patients)
+        patient_count = len(patients)
     else:
         # one pass over the sessions with a patient (asking once per patient cost a scan each)
         sessions = {r["s"].value: r["id"].value for r in store.query(_WITH_PATIENT)
@@ -426,8 +432,8 @@ def refresh_history(store, ontology, patients: set[str] | None) -> tuple[int, in
                              ox.NamedNode(str(CD.hasNote)), node, graph))
         for quad in list(store.quads_for_pattern(node, None, None, graph)):
             store.remove(quad)
-    found = history.findings(history.oxigraph_select(store), ontology, None if patients is None else patients,
-                             sessions=list(sessions))
+    found = history.findings(history.oxigraph_select(source), ontology,
+                             None if patients is None or source is not store else patients, sessions=list(sessions))
     count = 0
     quads = []
     for s, items in found.items():
@@ -438,6 +444,29 @@ def refresh_history(store, ontology, patients: set[str] | None) -> tuple[int, in
     if quads:
         store.extend(quads)
     return patient_count, count
+
+
+_SESSION_GRAPHS_OF = """PREFIX cd: <https://w3id.org/chemoden#>
+SELECT ?g ?s ?id ?patient WHERE { GRAPH ?g { ?s cd:patientId ?patient ; cd:identifier ?id } }"""
+
+
+def _patients_copy(store, patients: set[str]):
+    """An in-memory store of the ontology's graphs and the given patients' sessions (asserted,
+    inferred and result graphs), and those sessions {IRI: id}: found by index lookups, however
+    large the store."""
+    import pyoxigraph as ox
+
+    mem = ox.Store()
+    for name in (ONTOLOGY_GRAPH, ONTOLOGY_INFERRED):
+        mem.extend(store.quads_for_pattern(None, None, None, ox.NamedNode(str(name))))
+    sessions = {}
+    for patient in sorted(patients):
+        for row in store.query(_SESSION_GRAPHS_OF, substitutions={ox.Variable("patient"): ox.Literal(patient)}):
+            sessions[row["s"].value] = row["id"].value
+            stem = row["g"].value.rsplit("/", 1)[0]
+            for part in ("asserted", "inferred", "result"):
+                mem.extend(store.quads_for_pattern(None, None, None, ox.NamedNode(f"{stem}/{part}")))
+    return mem, sessions
 
 
 # ---------------------------------------------------------------------------
