@@ -34,6 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from rdflib.namespace import RDFS, SKOS  # noqa: E402
 
 from reasoner import load_ontology  # noqa: E402
+from reasoner.core.ndc import normalise as ndc11  # noqa: E402
 from reasoner.core.vocab import CD  # noqa: E402
 
 PRODUCTS = {  # product: (typical amounts administered, discarded)
@@ -390,7 +391,7 @@ class Patient:
                 line["modifiers"] = ["50"]
             lines.append(line)
         guidance = {"needle-emg": "95874", "electrical-stimulation": "95873"}.get(self.guidance)
-        if guidance:
+        if guidance and self.indication != "spasmodic dysphonia":  # 64617 includes its guidance
             lines.append({"code": guidance, "units": 1})
         if not self.facility:
             code, size = J_CODES[self.product]
@@ -399,7 +400,7 @@ class Patient:
             wasted = math.ceil(agent.get("units_discarded", 0) / size)
             drug = {"code": code, "units": given, "modifiers": ["JZ"] if not wasted else []}
             if "ndc" in agent:
-                drug["ndc"] = agent["ndc"].replace("-", "")
+                drug["ndc"] = ndc11(agent["ndc"])  # a claim carries the 11-digit form
             lines.append(drug)
             if wasted:
                 lines.append({"code": code, "units": wasted, "modifiers": ["JW"], **({"ndc": drug["ndc"]} if "ndc" in drug else {})})
