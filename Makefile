@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 # YASGUI for the query page of `chemoden serve`, from the npm registry (package-lock.json)
 WEB    := node_modules/.package-lock.json
 
-.PHONY: run test setup clean golden bench browser fuzz load lab code-map vocabulary strip-notebooks
+.PHONY: run test setup clean golden bench bench-store browser fuzz load lab code-map vocabulary strip-notebooks
 
 setup: $(STAMP) $(WEB) browser
 
@@ -74,6 +74,13 @@ vocabulary: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench.py
+
+# The treatment-history store with a year of 10,000 then 100,000 generated sessions: chemoden load
+# --jobs 2 (time, memory, size), serve --store's start-up, four aggregate queries over the store
+# (query --store and /sparql) and over --session with 5,000 sessions; writes
+# benchmarks/store-results.json. Long (most of an hour on 2 cores) and not part of make test.
+bench-store: $(STAMP)
+	$(BIN)/python benchmarks/store.py
 
 golden: $(STAMP)
 	for f in tests/golden/*.ttl; do n=$$(basename $$f .ttl); \

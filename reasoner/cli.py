@@ -363,7 +363,8 @@ def _query(args, wall: bool) -> int:
     sys.stdout.write(render(answer, args.format, QUERY_FORMATS))
     entry = queries.get(args.query)
     # quiet when a --session failed: its own line has said why
-    if entry is not None and "sessions" in entry.needs and not dataset.sessions and not dataset.failures:
+    if (entry is not None and "sessions" in entry.needs and not dataset.sessions and not dataset.stored_sessions
+            and not dataset.failures):
         print(f"chemoden: {args.query} reads coded sessions and none is loaded: add --session FILE_OR_DIR "
               "(a session file, a folder of them or a JSON Lines file)", file=sys.stderr)
     return EXIT_INPUT if dataset.failures else EXIT_OK

@@ -22,3 +22,10 @@ def test_make_run_installs_the_query_page_files_before_coding(tmp_path):
     commands = dry_run("run", f"WEB={tmp_path / 'node_modules' / '.package-lock.json'}")
     assert "npm ci" in commands and "chemoden code examples/" in commands
     assert commands.index("npm ci") < commands.index("chemoden code examples/")
+
+
+def test_bench_store_is_its_own_target_not_part_of_make_test():
+    assert "benchmarks/store.py" in dry_run("bench-store")
+    phony = next(line for line in (ROOT / "Makefile").read_text().splitlines() if line.startswith(".PHONY:"))
+    assert "bench-store" in phony.split()
+    assert "store.py" not in dry_run("test")  # the long benchmark never runs with the tests

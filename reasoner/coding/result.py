@@ -175,37 +175,43 @@ class Result:
         """The session as resolved, its classification, and the result, in the cd: vocabulary."""
         g = Graph()
         g.bind("cd", CD)
-        s = self.session
-        g += s.graph
+        g += self.session.graph
         for triple in self.classification:
             g.add(triple)
+        for triple in self.result_triples():
+            g.add(triple)
+        return g
+
+    def result_triples(self):
+        """The result's own triples (lines, conflicts, notes; a triple may come twice): what
+        to_graph() adds to the session and its classification, without building a graph."""
+        s = self.session
         for ln in self.lines:
-            g.add((ln.iri, RDF.type, CD.BillingLine))
-            g.add((ln.iri, CD.lineOf, s.iri))
-            g.add((ln.iri, CD.code, ln.code_iri))
-            g.add((ln.code_iri, CD.notation, Literal(ln.code)))
-            g.add((ln.code_iri, RDFS.label, Literal(ln.label)))
-            g.add((ln.iri, CD.units, Literal(ln.units, datatype=XSD.integer)))
+            yield ln.iri, RDF.type, CD.BillingLine
+            yield ln.iri, CD.lineOf, s.iri
+            yield ln.iri, CD.code, ln.code_iri
+            yield ln.code_iri, CD.notation, Literal(ln.code)
+            yield ln.code_iri, RDFS.label, Literal(ln.label)
+            yield ln.iri, CD.units, Literal(ln.units, datatype=XSD.integer)
             for iri, notation in zip(ln.modifier_iris, ln.modifiers):
-                g.add((ln.iri, CD.modifier, iri))
-                g.add((iri, CD.notation, Literal(notation)))
+                yield ln.iri, CD.modifier, iri
+                yield iri, CD.notation, Literal(notation)
             for inj in ln.because_iris:
-                g.add((ln.iri, CD.because, inj))
-            g.add((ln.iri, CD.rule, Literal(ln.rule)))
+                yield ln.iri, CD.because, inj
+            yield ln.iri, CD.rule, Literal(ln.rule)
             if ln.ndc:
-                g.add((ln.iri, CD.ndc, Literal(ln.ndc)))
-            g.add((ln.iri, CD.explanation, Literal(ln.explanation)))
+                yield ln.iri, CD.ndc, Literal(ln.ndc)
+            yield ln.iri, CD.explanation, Literal(ln.explanation)
         for n, finding in enumerate(self.conflicts + self.notes):
             node = URIRef(f"{s.iri}/finding/{n + 1}")
             is_note = finding.severity == "note"
-            g.add((node, RDF.type, CD.Note if is_note else CD.Conflict))
-            g.add((s.iri, CD.hasNote if is_note else CD.hasConflict, node))
-            g.add((node, CD.rule, Literal(finding.rule)))
-            g.add((node, CD.severity, Literal(finding.severity)))
-            g.add((node, CD.message, Literal(finding.message)))
+            yield node, RDF.type, CD.Note if is_note else CD.Conflict
+            yield s.iri, CD.hasNote if is_note else CD.hasConflict, node
+            yield node, CD.rule, Literal(finding.rule)
+            yield node, CD.severity, Literal(finding.severity)
+            yield node, CD.message, Literal(finding.message)
             for code in finding.code_iris:
-                g.add((node, CD.concernsCode, code))
-        return g
+                yield node, CD.concernsCode, code
 
     def to_turtle(self) -> str:
         return self.to_graph().serialize(format="turtle")

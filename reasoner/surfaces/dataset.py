@@ -147,7 +147,10 @@ def result_graphs(result, known: set) -> dict[str, list]:
     session = result.session
     own = set(session.graph)
     inferred = {t for t in result.classification if t not in own and t not in known}
-    result_triples = [t for t in result.to_graph() if t not in own and t not in inferred and t not in known]
+    # the result's own triples, in the order made, each once (no rdflib graph built: a load's
+    # workers make these for every session)
+    result_triples = [t for t in dict.fromkeys(result.result_triples())
+                      if t not in own and t not in inferred and t not in known]
     return {"asserted": list(own), "inferred": list(inferred), "result": result_triples}
 
 

@@ -43,7 +43,11 @@ from ..knowledge.ontology import Ontology
 from . import batch
 from .dataset import ONTOLOGY_GRAPH, ONTOLOGY_INFERRED, Dataset, ontology_graphs, result_graphs, session_graph
 
-HISTORY_CHUNK = 2000  # sessions written to the store per bulk load
+# The parent gathers the workers' N-Quads and hands them to the store's bulk loader this many
+# sessions (or bytes) at a time: far quicker a quad than a transaction per chunk, and bounded
+# (about 30 KB of N-Quads a session)
+HISTORY_CHUNK = 1000
+HISTORY_BYTES = 48 * 1024 * 1024
 
 
 # ---------------------------------------------------------------------------
@@ -112,7 +116,8 @@ class Loaded:
     failure: str | None = None
     identifier: str | None = None
     patient: str | None = None
-    nquads: bytes = b""
+    nquads: bytes = b""  # the asserted, inferred and result graphs
+    input_nquads: bytes = b""  # the input graph: written last, so a session counts as stored once whole
     conflicts: bool = False
     errors: bool = False
 
@@ -148,9 +153,9 @@ def _load_chunk(records: list[Record]) -> list[Loaded]:
     coder = batch._STATE["coder"]
     out = []
     for outcome in coder.code(records, one_session="a load record"):
-        line, status = batch._output(outcome)
         record = outcome.record
         if outcome.error is not None:
+            line, status = batch._output(outcome)  # the error record (a coded one needs no JSON)
             out.append(Loaded(record.number, error_line=line, failure=status[1]))
             continue
         result = outcome.results[0]
@@ -159,10 +164,11 @@ def _load_chunk(records: list[Record]) -> list[Loaded]:
         for part, triples in result_graphs(result, _STATE["known"]).items():
             quads += to_quads(triples, ox.NamedNode(str(session_graph(session.identifier, part))))
         fmt, text = _input_text(record, session, 0, coder.patient_key)
-        quads += to_quads([(session.iri, CD.inputFormat, Literal(fmt)), (session.iri, CD.inputDocument, Literal(text))],
-                          ox.NamedNode(str(session_graph(session.identifier, "input"))))
+        given = to_quads([(session.iri, CD.inputFormat, Literal(fmt)), (session.iri, CD.inputDocument, Literal(text))],
+                         ox.NamedNode(str(session_graph(session.identifier, "input"))))
         out.append(Loaded(record.number, identifier=session.identifier, patient=session.patient,
                           nquads=ox.serialize(quads, format=ox.RdfFormat.N_QUADS),
+                          input_nquads=ox.serialize(given, format=ox.RdfFormat.N_QUADS),
                           conflicts=bool(result.conflicts), errors=result.has_errors))
     return out
 
@@ -269,10 +275,12 @@ def run_load(inputs: list[str], directory: str | Path, *, jobs: int | None = Non
         errors_path = Path(directory) / "load-errors.jsonl"
         touched: set[str] = set()
         start = time.monotonic()
+        pending = _Pending(store)
         with open(errors_path, "a", encoding="utf-8") as errors_file:
             for chunk in _coded(record_iter, jobs, dask, ontology_dir, profile, engine, chunk_size, key):
-                _write(store, chunk, existing, summary, touched, errors_file)
+                _write(store, pending, chunk, existing, summary, touched, errors_file)
                 progress.update(len(chunk))
+            pending.flush()
         progress.close()
         summary.seconds = time.monotonic() - start
         if summary.failed:
@@ -283,7 +291,7 @@ def run_load(inputs: list[str], directory: str | Path, *, jobs: int | None = Non
         everyone = resume or recode
         summary.patients, summary.history_findings = refresh_history(store, ontology, None if everyone else touched)
         summary.history_seconds = time.monotonic() - started
-        summary.sessions_in_store = len(_stored_ids(store))
+        summary.sessions_in_store = len(existing)
         writer.publish(ontology=ontology.digest, profile=profile, patient_key=fingerprint(key),
                        sessions=summary.sessions_in_store)
     finally:
@@ -322,10 +330,40 @@ def _dask_load_chunk(records, ontology_dir, profile, engine, key):
     return _load_chunk(records)
 
 
-def _write(store, chunk: list[Loaded], existing: set[str], summary: LoadSummary, touched: set[str], errors_file) -> None:
+class _Pending:
+    """The sessions coded and not yet written: their graphs go to the bulk loader (no
+    transaction, several times quicker), then their input graphs in one transaction. A session
+    is stored (for --resume) once its input graph is: should a load stop between the two, the
+    next load codes the session again and writes the same quads again."""
+
+    def __init__(self, store):
+        self.store = store
+        self.graphs: list[bytes] = []
+        self.inputs: list[bytes] = []
+        self.ids: set[str] = set()
+        self.size = 0
+
+    def add(self, loaded: Loaded) -> None:
+        self.graphs.append(loaded.nquads)
+        self.inputs.append(loaded.input_nquads)
+        self.ids.add(loaded.identifier)
+        self.size += len(loaded.nquads) + len(loaded.input_nquads)
+        if len(self.ids) >= HISTORY_CHUNK or self.size >= HISTORY_BYTES:
+            self.flush()
+
+    def flush(self) -> None:
+        import pyoxigraph as ox
+
+        if self.graphs:
+            self.store.bulk_load(input=b"".join(self.graphs), format=ox.RdfFormat.N_QUADS)
+            self.store.load(input=b"".join(self.inputs), format=ox.RdfFormat.N_QUADS)
+        self.graphs, self.inputs, self.ids, self.size = [], [], set(), 0
+
+
+def _write(store, pending: _Pending, chunk: list[Loaded], existing: set[str], summary: LoadSummary,
+           touched: set[str], errors_file) -> None:
     import pyoxigraph as ox
 
-    data = []
     for loaded in chunk:
         if loaded.error_line is not None:
             summary.failed += 1
@@ -338,6 +376,8 @@ def _write(store, chunk: list[Loaded], existing: set[str], summary: LoadSummary,
         summary.with_errors += loaded.errors
         if loaded.identifier in existing:
             summary.replaced += 1
+            if loaded.identifier in pending.ids:  # the same id twice in one load: the first is written first
+                pending.flush()
             for part in ("asserted", "inferred", "result", "input"):
                 name = ox.NamedNode(str(session_graph(loaded.identifier, part)))
                 if store.contains_named_graph(name):
@@ -345,18 +385,16 @@ def _write(store, chunk: list[Loaded], existing: set[str], summary: LoadSummary,
         existing.add(loaded.identifier)
         if loaded.patient is not None:
             touched.add(loaded.patient)
-        data.append(loaded.nquads)
+        pending.add(loaded)
     errors_file.flush()
-    if data:
-        store.load(input=b"".join(data), format=ox.RdfFormat.N_QUADS)
 
 
 # ---------------------------------------------------------------------------
 # History findings in the store
 # ---------------------------------------------------------------------------
 
-_SESSIONS_OF = """PREFIX cd: <https://w3id.org/chemoden#>
-SELECT ?s ?id ?patient WHERE { ?s a cd:Session ; cd:identifier ?id ; cd:patientId ?patient }"""
+_WITH_PATIENT = """PREFIX cd: <https://w3id.org/chemoden#>
+SELECT ?s ?id ?patient WHERE { GRAPH ?g { ?s a cd:Session ; cd:identifier ?id ; cd:patientId ?patient } }"""
 _ALL_SESSIONS = """PREFIX cd: <https://w3id.org/chemoden#>
 SELECT ?s ?id WHERE { GRAPH ?g { ?s a cd:Session ; cd:identifier ?id } }"""
 _OLD_FINDINGS = """PREFIX cd: <https://w3id.org/chemoden#>
@@ -367,17 +405,21 @@ def refresh_history(store, ontology, patients: set[str] | None) -> tuple[int, in
     """Recompute the history findings of `patients` (None: everyone) in the store: (patients, findings)."""
     import pyoxigraph as ox
 
+    source = store  # where the rules run
     if patients is None:
         sessions = {r["s"].value: r["id"].value for r in store.query(_ALL_SESSIONS)}
         patient_count = len({r["p"].value for r in store.query(
             "PREFIX cd: <https://w3id.org/chemoden#> SELECT DISTINCT ?p WHERE { ?s cd:patientId ?p }",
             use_default_graph_as_union=True)})
+    elif len(patients) <= history.WHOLE_STORE_AFTER:
+        # a few patients: their sessions copied into a store of their own, where the rules run
+        # as over a whole store (over the large store, even one patient's run reads it all)
+        source, sessions = _patients_copy(store, patients)
+        patient_count = len(patients)
     else:
-        sessions = {}
-        for p in patients:
-            for r in store.query(_SESSIONS_OF, use_default_graph_as_union=True,
-                                 substitutions={ox.Variable("patient"): ox.Literal(p)}):
-                sessions[r["s"].value] = r["id"].value
+        # one pass over the sessions with a patient (asking once per patient cost a scan each)
+        sessions = {r["s"].value: r["id"].value for r in store.query(_WITH_PATIENT)
+                    if r["patient"].value in patients}
         patient_count = len(patients)
     # the findings an earlier run wrote for these sessions go first
     old = [(r["g"], r["f"]) for r in store.query(_OLD_FINDINGS)]
@@ -390,8 +432,8 @@ def refresh_history(store, ontology, patients: set[str] | None) -> tuple[int, in
                              ox.NamedNode(str(CD.hasNote)), node, graph))
         for quad in list(store.quads_for_pattern(node, None, None, graph)):
             store.remove(quad)
-    found = history.findings(history.oxigraph_select(store), ontology, None if patients is None else patients,
-                             sessions=list(sessions))
+    found = history.findings(history.oxigraph_select(source), ontology,
+                             None if patients is None or source is not store else patients, sessions=list(sessions))
     count = 0
     quads = []
     for s, items in found.items():
@@ -402,6 +444,29 @@ def refresh_history(store, ontology, patients: set[str] | None) -> tuple[int, in
     if quads:
         store.extend(quads)
     return patient_count, count
+
+
+_SESSION_GRAPHS_OF = """PREFIX cd: <https://w3id.org/chemoden#>
+SELECT ?g ?s ?id ?patient WHERE { GRAPH ?g { ?s cd:patientId ?patient ; cd:identifier ?id } }"""
+
+
+def _patients_copy(store, patients: set[str]):
+    """An in-memory store of the ontology's graphs and the given patients' sessions (asserted,
+    inferred and result graphs), and those sessions {IRI: id}: found by index lookups, however
+    large the store."""
+    import pyoxigraph as ox
+
+    mem = ox.Store()
+    for name in (ONTOLOGY_GRAPH, ONTOLOGY_INFERRED):
+        mem.extend(store.quads_for_pattern(None, None, None, ox.NamedNode(str(name))))
+    sessions = {}
+    for patient in sorted(patients):
+        for row in store.query(_SESSION_GRAPHS_OF, substitutions={ox.Variable("patient"): ox.Literal(patient)}):
+            sessions[row["s"].value] = row["id"].value
+            stem = row["g"].value.rsplit("/", 1)[0]
+            for part in ("asserted", "inferred", "result"):
+                mem.extend(store.quads_for_pattern(None, None, None, ox.NamedNode(f"{stem}/{part}")))
+    return mem, sessions
 
 
 # ---------------------------------------------------------------------------
