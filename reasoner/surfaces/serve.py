@@ -179,12 +179,11 @@ class Endpoint:
         self.assets = find_assets()
 
     async def start(self) -> None:
-        """Start every pool; ready once a short-lane worker can answer. The other workers keep
-        starting meanwhile (a request to a pool still starting waits for its first worker)."""
         for pool in self.pools:
             pool.start()
-        if not await self.short.ready(300, minimum=1):
-            raise ChemodenError(f"no {self.short.name} worker started (see the messages above)")
+        for pool in self.pools:
+            if not await pool.ready(300):
+                raise ChemodenError(f"no {pool.name} worker started (see the messages above)")
 
     def close(self) -> None:
         for pool in self.pools:
