@@ -147,10 +147,15 @@ def load(sessions: Path, store: Path, jobs: int) -> dict:
     if proc.returncode not in (0, 1):
         raise SystemExit(f"chemoden load failed ({proc.returncode}):\n{err}")
     summary = next((line for line in err.splitlines() if line.startswith("load:")), "")
-    history_s = None
+    history_s = coding_s = None
     if "findings, " in summary:
         history_s = float(summary.split("findings, ")[1].split(" s)")[0])
-    return {"seconds": round(seconds, 1), "summary": summary, "history_s": history_s,
+    if " records/s" in summary:  # the coding and writing loop: records over its rate
+        rate = float(summary.split(" records/s")[0].rsplit(" ", 1)[1])
+        coding_s = round(int(summary.split(" records")[0].split()[-1]) / rate, 1) if rate else None
+    rest = round(seconds - coding_s - history_s, 1) if coding_s is not None and history_s is not None else None
+    return {"seconds": round(seconds, 1), "summary": summary, "coding_s": coding_s, "history_s": history_s,
+            "rest_s": rest,
             "cpu_s": round(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime, 1),
             "peak_tree_mib": round(peak[0], 1), "peak_tree_rss_mib": round(peak[1], 1),
             "largest_process_mib": round(after.ru_maxrss / 1024, 1),
@@ -354,7 +359,11 @@ def table(report: dict) -> str:
     row("load --jobs 2: wall", [f"{s['load']['seconds']:.0f} s ({s['sessions_per_s']:.0f}/s) "
                                 f"{_mark(s['load']['seconds'], TARGETS['load_s'], s['sessions'])}".rstrip() for s in sizes],
         "<= 300 s")
-    row("  of which the history pass", [f"{s['load']['history_s']:.1f} s" if s["load"]["history_s"] is not None else "-"
+    row("  coding and writing the sessions", [f"{s['load']['coding_s']:.0f} s" if s["load"]["coding_s"] is not None
+                                              else "-" for s in sizes])
+    row("  the history pass (rules across visits)", [f"{s['load']['history_s']:.1f} s"
+                                                     if s["load"]["history_s"] is not None else "-" for s in sizes])
+    row("  start-up and the snapshot", [f"{s['load']['rest_s']:.1f} s" if s["load"]["rest_s"] is not None else "-"
                                         for s in sizes])
     row("  CPU time (parent and workers)", [f"{s['load']['cpu_s']:.0f} s" for s in sizes])
     row("  other work on the machine", [f"{s['load']['machine']['other_cores_busy']:.2f} cores busy, load average "

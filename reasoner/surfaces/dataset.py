@@ -145,7 +145,7 @@ def result_graphs(result, known: set) -> dict[str, list]:
     """A coded session's three graphs (asserted, inferred, result); none repeats a triple of the
     ontology's graphs (`known`) or of the others."""
     session = result.session
-    own = set(session.graph)
+    own = set(session.triples)  # what session.graph holds, without building the rdflib graph
     inferred = {t for t in result.classification if t not in own and t not in known}
     # the result's own triples, in the order made, each once (no rdflib graph built: a load's
     # workers make these for every session)
