@@ -247,8 +247,9 @@ def run_load(inputs: list[str], directory: str | Path, *, jobs: int | None = Non
             batch._STATE.clear()
             _init(ontology_dir, profile, engine, chunk_size, None)  # what is stored is keyed already
             coder = batch._STATE["coder"]
-            if "patient_key" in manifest and fingerprint(key) != manifest.get("patient_key"):
-                check_manifest({"patient_key": manifest["patient_key"]}, ontology, profile, key, directory, writing=True)
+            # only the key is checked: a recode is how a store changes its ontology or profile
+            check_manifest({k: v for k, v in manifest.items() if k == "patient_key"}, ontology, profile, key, directory,
+                           writing=False)
         else:
             check_manifest(manifest, ontology, profile, key, directory, writing=True)
         store = writer.store
@@ -256,8 +257,10 @@ def run_load(inputs: list[str], directory: str | Path, *, jobs: int | None = Non
         if manifest.get("ontology") != ontology.digest:
             asserted, inferred, _ = ontology_graphs(ontology, engine)
             for name, triples in ((ONTOLOGY_GRAPH, asserted), (ONTOLOGY_INFERRED, inferred)):
-                store.remove_graph(ox.NamedNode(str(name))) if store.contains_named_graph(ox.NamedNode(str(name))) else None
-                store.bulk_extend(to_quads(triples, ox.NamedNode(str(name))))
+                graph = ox.NamedNode(str(name))
+                if store.contains_named_graph(graph):
+                    store.remove_graph(graph)
+                store.bulk_extend(to_quads(triples, graph))
         existing = _stored_ids(store)
         if recode:
             records = list(_recode_records(store))
