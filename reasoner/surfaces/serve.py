@@ -22,6 +22,7 @@ import resource
 import secrets
 import socket
 import tempfile
+import threading
 from collections import OrderedDict
 from dataclasses import asdict, dataclass, field
 from importlib import resources
@@ -163,12 +164,13 @@ class Endpoint:
         kind, names = dataset.store.kind, (None if isinstance(dataset.graphs, GraphNames) else list(self.graphs))
         memory = limits.worker_memory or None
         retry = max(1, round(limits.queue_wait))
+        self.started = threading.Event()  # every pool has started (see start)
         self.short = Pool("query", query_worker, (saved, kind, names, WorkerSettings(memory, 0, limits.max_response)),
-                          workers, spares=workers, retry_after=retry)
+                          workers, spares=workers, retry_after=retry, started=self.started)
         self.long = Pool("long-query", query_worker, (saved, kind, names, WorkerSettings(memory, 10, limits.max_response)),
-                         long_workers, retry_after=retry)
+                         long_workers, retry_after=retry, started=self.started)
         self.coder = Pool("coding", code_worker, (str(ontology.directory), profile, engine, WorkerSettings(memory, 5)),
-                          code_workers, retry_after=retry)
+                          code_workers, retry_after=retry, started=self.started)
         self.pools = (self.short, self.long, self.coder)
         self.heavy: OrderedDict[str, None] = OrderedDict()  # queries that overran the short budget
         # queries known to be cheap: the library's, and those that finished within the budget
@@ -179,11 +181,22 @@ class Endpoint:
         self.assets = find_assets()
 
     async def start(self) -> None:
+        """Start every pool; ready once the query workers can answer. The coding worker and the
+        short lane's spares go on starting meanwhile, and until they all have, a request waits for
+        a worker as long as a start may take instead of being refused as busy."""
         for pool in self.pools:
             pool.start()
+        for pool in (self.short, self.long):
+            if not await pool.ready(300, minimum=pool.size):
+                raise ChemodenError(f"no {pool.name} worker started (see the messages above)")
+        self.short.start_spares()
+        self._starting = asyncio.create_task(self._all_started())
+
+    async def _all_started(self) -> None:
         for pool in self.pools:
             if not await pool.ready(300):
-                raise ChemodenError(f"no {pool.name} worker started (see the messages above)")
+                log(f"warning: not every {pool.name} worker started (see the messages above)")
+        self.started.set()
 
     def close(self) -> None:
         for pool in self.pools:

@@ -238,7 +238,8 @@ class Pool:
     short while for an idle worker (then a 503 with Retry-After); a worker that overruns, dies or
     breaks is killed, logged and replaced in the background."""
 
-    def __init__(self, name: str, target, args: tuple, size: int, *, spares: int = 0, retry_after: int = 1):
+    def __init__(self, name: str, target, args: tuple, size: int, *, spares: int = 0, retry_after: int = 1,
+                 started: threading.Event | None = None):
         self.name = name
         self.size = max(1, size)
         self.spares = max(0, spares)  # started, ready workers that take a killed one's place at once
@@ -255,14 +256,22 @@ class Pool:
         self.retry_after = retry_after
         self.restarts = 0
         self.deaths = 0
-        self.warm = False  # a worker has been ready: until then a request waits for one to start
+        # set once the server's every pool has started: until then a request waits for a worker as
+        # long as one may take to start, not the short wait of a busy server (the first requests
+        # meet workers still starting on a machine busy starting the others)
+        self.started = started if started is not None else threading.Event()
 
     # -- life ---------------------------------------------------------------
     def start(self) -> None:
         """Start the workers; called on the server's event loop."""
         self._loop = asyncio.get_running_loop()
         self._idle = asyncio.Queue()
-        for _ in range(self.size + self.spares):
+        for _ in range(self.size):
+            self._spawn_async()
+
+    def start_spares(self) -> None:
+        """Start the spares; called once the serving workers have started, so as not to slow them."""
+        for _ in range(self.spares):
             self._spawn_async()
 
     def _spawn_async(self) -> None:
@@ -279,7 +288,6 @@ class Pool:
                     self._active += 1
                 else:
                     self._spare.append(worker)
-            self.warm = True
             if serving:
                 self._loop.call_soon_threadsafe(self._idle.put_nowait, worker)
             return
@@ -346,10 +354,11 @@ class Pool:
         """The worker's reply. Refusal(503) with Retry-After when no worker frees up within `wait`;
         Overrun when the reply does not come within `timeout` (or the request used `cpu_budget`
         seconds of CPU); Died when the worker ended."""
-        if not self.warm:  # still starting, not busy: wait for the first worker (within the request's time)
-            wait = max(wait, START_TIMEOUT)
+        # while the server is starting, a request waits for a worker as long as a start may take,
+        # and that wait is not counted in its time limit (the worker is not busy, only not there yet)
+        wait = START_TIMEOUT if not self.started.is_set() else max(0.0, min(wait, timeout))
         try:
-            worker = await asyncio.wait_for(self._idle.get(), timeout=max(0.0, min(wait, timeout)))
+            worker = await asyncio.wait_for(self._idle.get(), timeout=wait)
         except TimeoutError:
             raise Refusal(503, f"every {self.name} worker is busy; try again in {self.retry_after} s") from None
         try:
