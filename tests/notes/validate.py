@@ -8,7 +8,9 @@ dose, so no `units_administered`, is dropped whole), and the rest is coded with
 The names listed in `expect.not_injected` must resolve too: they are coded as one more session
 per note. Everything is coded in one chemoden call.
 
-    .venv/bin/python tests/notes/validate.py [--chemoden PATH]
+    .venv/bin/python tests/notes/validate.py [--chemoden PATH] [--codes]
+
+--codes also prints each expected session's codes and conflicts, to read them over.
 
 This is not part of the test suite (pytest does not collect it): run it after editing the notes.
 """
@@ -78,6 +80,7 @@ def check_expect(name: str, doc: dict) -> list[str]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--chemoden", default=str(ROOT / ".venv" / "bin" / "chemoden"))
+    parser.add_argument("--codes", action="store_true", help="print each session's codes and conflicts")
     args = parser.parse_args()
 
     problems: list[str] = []
@@ -123,6 +126,14 @@ def main() -> int:
         for line in proc.stderr.splitlines():
             problems.append(line.replace(tmp + "/", ""))
 
+    if args.codes:
+        for result in coded:
+            if result.get("session", "").endswith("--not-injected"):
+                continue
+            lines = ", ".join(f"{line['code']}{''.join('-' + m for m in line['modifiers'])} x{line['units']}"
+                              for line in result.get("lines", []))
+            conflicts = "; ".join(c["rule"] for c in result.get("conflicts", []))
+            print(f"{result.get('session')}: {lines}" + (f"  [conflicts: {conflicts}]" if conflicts else ""))
     print(f"{len(docs)} notes, {len(coded)} sessions coded (notes and not-injected probes), "
           f"{with_unresolved} notes with unresolved text")
     for style, least in STYLES.items():
