@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 # YASGUI for the query page of `chemoden serve`, from the npm registry (package-lock.json)
 WEB    := node_modules/.package-lock.json
 
-.PHONY: run test setup clean golden bench bench-store browser fuzz load lab code-map vocabulary strip-notebooks
+.PHONY: run test setup clean golden eval-notes bench bench-store browser fuzz load lab code-map vocabulary strip-notebooks
 
 setup: $(STAMP) $(WEB) browser
 
@@ -71,6 +71,11 @@ code-map: $(STAMP)
 # any ontology/*.ttl; tests/test_vocabulary.py fails when it is out of date)
 vocabulary: $(STAMP)
 	$(BIN)/python -m reasoner.knowledge.vocabulary docs/vocabulary.md
+
+# chemoden extract over the note corpus (tests/notes/): precision, recall and F1 per field, and the
+# share of notes coded like their expected session (tests/test_notes.py holds the floors)
+eval-notes: $(STAMP)
+	$(BIN)/python tests/notes_eval.py
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench.py

@@ -8,10 +8,12 @@ Exit codes: 0 coded; 1 coded with at least one error-severity conflict;
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import sys
 import textwrap
+from pathlib import Path
 
 from .coding.entry import Coder, check_profile
 from .core.errors import EXIT_CONFLICTS, EXIT_INPUT, EXIT_INTERNAL, EXIT_OK, ChemodenError, InputError, exit_codes
@@ -20,7 +22,9 @@ from .engines import registry
 from .engines.answer import render
 from .engines.safety import inspect, run
 from .engines.sandbox import forbid_network
+from .intake import note
 from .intake.files import sources
+from .intake.read import to_session
 from .knowledge import check
 from .knowledge.library import library, named, resolve
 from .knowledge.ontology import default_directory, load
@@ -99,6 +103,25 @@ def _parser() -> argparse.ArgumentParser:
                        "session against its patient's stored history, without writing it (a pre-bill check)")
         p.add_argument("--patient-key", metavar="FILE", help="the key the store's patient identifiers were made "
                        "with (chemoden load --patient-key)")
+    extract_p = sub.add_parser(
+        "extract", formatter_class=_HelpFormatter,
+        help="read procedure notes (plain text) into sessions, with where each fact was read",
+        description="Read each procedure note (a plain-text file, or - for standard input) into a session in the "
+                    "documented input format: the targets injected today with their sides, doses and sites, the "
+                    "guidance, the drug (product, NDC, lot, vial, units given and wasted), setting, approach, "
+                    "indication, ICD-10-CM codes, date of service and patient identifier when written. Targets "
+                    "named in a plan, a history, an examination or a negation are not read as injected. What "
+                    "cannot be settled (a name that could be two targets, a side not found, a dose that belongs "
+                    "to no target) is listed under \"unresolved\" with its line and column (exit 2). `chemoden code "
+                    "NOTE.txt` reads and codes in one step.",
+        epilog=_epilog("extract", "chemoden extract tests/notes/table-cd-pipes-botox-emg.txt --format table",
+                       "chemoden extract note.txt > session.json && chemoden code session.json"))
+    extract_p.add_argument("files", nargs="+", metavar="NOTE", help="plain-text notes or folders of them; - reads "
+                           "standard input")
+    extract_p.add_argument("--format", choices=("json", "turtle", "table"), default="json",
+                           help="json: the session with \"unresolved\" and \"provenance\" (spans), one object a "
+                                "line; turtle: the session with W3C Web Annotations of its spans; table: for people")
+    extract_p.add_argument("--ontology", help=ontology_help)
     batch_p = sub.add_parser(
         "batch", formatter_class=_HelpFormatter,
         help="code a JSON Lines file (or a folder of session files) into JSON Lines, in input order",
@@ -278,6 +301,37 @@ def _code(args) -> int:
     return status
 
 
+def _extract(args) -> int:
+    ontology = load(args.ontology)
+    stdin = sys.stdin.buffer.read() if "-" in args.files else None
+    paths = [str(p) for a in args.files for p in (sorted(Path(a).rglob("*.txt")) if Path(a).is_dir() else [a])]
+    status = EXIT_OK
+    for record in sources(paths, stdin):
+        try:
+            if record.error is not None:
+                raise record.error
+            try:
+                text = record.text.decode("utf-8-sig")
+            except UnicodeDecodeError as exc:
+                raise InputError(f"not UTF-8 text (byte {exc.start})", source=record.source) from None
+            extraction = note.extract(text, ontology.lexicon, source=record.source)
+            if args.format == "json":
+                print(json.dumps(extraction.as_json(), ensure_ascii=False))
+            elif args.format == "table":
+                print(note.table(extraction))
+            else:
+                print(to_session(extraction, ontology).graph.serialize(format="turtle"))
+            for u in extraction.unresolved:
+                print(f"chemoden: {record.source}: line {u.line}, column {u.column}: {note.problem(u)}", file=sys.stderr)
+            if extraction.unresolved:
+                status = max(status, EXIT_INPUT)
+        except ChemodenError as exc:
+            _report(exc)
+            status = max(status, exc.exit_code)
+        sys.stdout.flush()
+    return status
+
+
 def _batch(args) -> int:
     summary = batch.run(args.input, args.output, jobs=args.jobs, resume=args.resume, quiet=args.quiet,
                         profile=args.profile, engine=args.engine, ontology_dir=args.ontology, dask=args.dask,
@@ -410,6 +464,8 @@ def main(argv: list[str] | None = None, *, wall: bool = True) -> int:
     try:
         if args.command in ("code", "audit"):
             return _code(args)
+        if args.command == "extract":
+            return _extract(args)
         if args.command == "batch":
             return _batch(args)
         if args.command == "load":

@@ -18,7 +18,8 @@ def classify(session: Session, ontology: Ontology, engine: str = "auto") -> Grap
     """The OWL-RL closure of the ontology plus the session's own facts."""
     graph = Graph()
     graph += ontology.graph
-    graph += session.graph
+    for triple in session.triples:  # the facts; a note's provenance is not reasoned over
+        graph.add(triple)
     return inference.closure(graph, engine)
 
 
@@ -39,12 +40,13 @@ def reference_many(sessions: list[Session], ontology: Ontology, engine: str = "o
     graph = Graph()
     graph += ontology.graph
     for session in sessions:
-        graph += session.graph
+        for triple in session.triples:
+            graph.add(triple)
     closed = inference.closure(graph, engine)
     owner = {}
     for session in sessions:
         owner[session.iri] = session.iri
-        for node in session.graph.subjects():
+        for node, _, _ in session.triples:
             owner[node] = session.iri
     common = Graph()
     parts: dict = {s.iri: Graph() for s in sessions}

@@ -17,7 +17,9 @@ def _injection_text(inj) -> str:
     sides = " and ".join(inj.sides)
     text = f"{inj.identifier} {sides + ' ' if sides else ''}{inj.target_label}"
     plain = normalise(inj.written)
-    if plain not in (normalise(inj.target_label), normalise(f"{sides} {inj.target_label}")):
+    if getattr(inj, "quote", None):  # read from a procedure note: the words, and where
+        text += f" (note {inj.where}: {inj.quote!r})"
+    elif plain not in (normalise(inj.target_label), normalise(f"{sides} {inj.target_label}")):
         text += f" (written {inj.written!r})"
     return text
 
@@ -129,6 +131,9 @@ class Result:
         })
         if self.session.claim:
             out["billed"] = self.session.claim
+        if getattr(s, "note", None) is not None:  # where each injection a line is billed for was read
+            out["note"] = {"source": s.note.source, "injections": {
+                i.identifier: {"quote": i.quote, "where": i.where} for i in s.injections if i.quote}}
         return out
 
     def to_json(self) -> str:

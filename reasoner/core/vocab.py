@@ -23,6 +23,7 @@ class _Vocabulary(Namespace):
 
 
 CD = _Vocabulary("https://w3id.org/chemoden#")
+OA = _Vocabulary("http://www.w3.org/ns/oa#")  # W3C Web Annotation: where in a note a fact was read
 SESSION_BASE = "https://w3id.org/chemoden/session/"
 GRAPH_BASE = "https://w3id.org/chemoden/graph/"
 
@@ -36,6 +37,7 @@ PREFIXES = {
     "xsd": str(XSD),
     "skos": "http://www.w3.org/2004/02/skos/core#",
     "dcterms": "http://purl.org/dc/terms/",
+    "oa": "http://www.w3.org/ns/oa#",
     "obo": "http://purl.obolibrary.org/obo/",
     "fma": "http://purl.org/sig/ont/fma/",
 }

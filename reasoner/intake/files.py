@@ -13,7 +13,7 @@ from pathlib import Path
 
 from ..core.errors import InputError
 
-SESSION_SUFFIXES = (".json", ".jsonld", ".ttl")
+SESSION_SUFFIXES = (".json", ".jsonld", ".ttl", ".txt")  # .txt: a procedure note (intake/note.py)
 JSON_LINES_SUFFIXES = (".jsonl", ".ndjson")
 
 
@@ -37,7 +37,7 @@ def session_files(path: Path, *, links: bool = False) -> list[Path]:
 
 def fmt_of(path: Path) -> str | None:
     """The format a file's suffix names (None: sniff the text)."""
-    return {".json": "json", ".jsonld": "json", ".ttl": "turtle"}.get(path.suffix.lower())
+    return {".json": "json", ".jsonld": "json", ".ttl": "turtle", ".txt": "text"}.get(path.suffix.lower())
 
 
 def file_record(path: Path, number: int = 1) -> Record:
@@ -65,7 +65,7 @@ def read_records(path: Path) -> Iterator[Record]:
     """One record per non-blank line of a JSON Lines file, or per session file in a folder."""
     if path.is_dir():
         for n, f in enumerate(session_files(path, links=True), start=1):
-            fmt = {".ttl": "turtle"}.get(f.suffix.lower(), "json")
+            fmt = {".ttl": "turtle", ".txt": "text"}.get(f.suffix.lower(), "json")
             try:
                 yield Record(n, str(f), f.read_bytes(), fmt)
             except OSError as exc:

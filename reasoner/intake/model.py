@@ -41,6 +41,8 @@ class Injection:
     target_label: str
     sides: tuple[str, ...]
     field: str  # where it came from, for messages
+    quote: str | None = None  # read from a procedure note: the words it was read from
+    where: str | None = None  # and their place there ("line 12, column 3")
 
 
 @dataclass
@@ -61,6 +63,10 @@ class Session:
     input_graph: object = None  # an rdflib Graph (Turtle, JSON-LD) or a Facts (plain JSON)
     input_root: object = None
     plain: bool = False
+    note: object = None  # the Extraction (intake/note.py) when the session was read from a procedure note
+    # where in the note each fact was read (W3C Web Annotations): in the session's graph and its
+    # stored asserted graph, never reasoned over (no rule reads them, and they are many)
+    provenance: list = field(default_factory=list)
     _graph: Graph | None = field(default=None, repr=False, compare=False)
 
     def __repr__(self) -> str:
@@ -74,6 +80,8 @@ class Session:
         if self._graph is None:
             self._graph = Graph()
             for triple in self.triples:
+                self._graph.add(triple)
+            for triple in self.provenance:
                 self._graph.add(triple)
         return self._graph
 

@@ -16,9 +16,10 @@ from ..core.errors import InputError, InputErrors
 from ..core.nesting import depth
 from ..core.vocab import SESSION_BASE
 from ..engines import registry
+from . import note
 from .files import Record, file_record
 from .model import MAX_INPUT_BYTES, MAX_NESTING, Facts, Session, show
-from .plain import check_plain, plain_triples, restates, with_positions
+from .plain import AGENT_FIELDS, INJECTION_FIELDS, SESSION_FIELDS, check_plain, plain_triples, restates, with_positions
 from .resolve import resolve_one, split
 
 
@@ -50,6 +51,8 @@ def read_bytes(data: bytes | str, ontology, *, source: str = "<input>", fmt: str
         raise InputError("empty input", source=source)
     if fmt is None:
         fmt = "json" if text.lstrip()[:1] in "{[" else "turtle"
+    if fmt == "text":  # a procedure note
+        return [read_note(text, ontology, source=source, profile=profile)]
     levels = depth(text, comments=None, quotes='"', long_strings=False) if fmt == "json" else depth(text)
     if levels > MAX_NESTING:
         raise InputError(f"nested {levels} levels deep; a session is at most {MAX_NESTING} levels of "
@@ -187,3 +190,37 @@ def _check_iris(graph, source: str) -> None:
                              "backslashes or < > | ^ `; brackets only around an IP address)", source=source)
 
 
+def read_note(text: str, ontology, *, source: str = "<note>", profile: str | None = None):
+    """The session a procedure note describes, ready to code, with each injection's quote and the
+    note's spans as W3C Web Annotations; what could not be settled is an input error naming the
+    line and column (all of them at once)."""
+    extraction = note.extract(text, ontology.lexicon, source=source)
+    errors = [InputError(note.problem(u), source=source, field=f"line {u.line}, column {u.column}")
+              for u in extraction.unresolved]
+    if not extraction.session["injections"]:
+        errors.append(InputError("no injection given today was found in the note (targets named in a plan, a "
+                                 "history, an examination or a negation are not counted)", source=source,
+                                 field="injections"))
+    if errors:
+        raise InputErrors.of(errors)
+    return to_session(extraction, ontology, profile=profile)
+
+
+def to_session(extraction: note.Extraction, ontology, *, profile: str | None = None):
+    """The session of what a note gave (what is unresolved left out), annotated with its spans."""
+    source = extraction.source
+    doc = {k: v for k, v in extraction.session.items() if k in SESSION_FIELDS}
+    doc["injections"] = [{k: v for k, v in i.items() if k in INJECTION_FIELDS} for i in doc["injections"]]
+    if "agent" in doc:
+        doc["agent"] = {k: v for k, v in doc["agent"].items() if k in AGENT_FIELDS}
+    session = read_document(doc, ontology, source=source, profile=profile)
+    session.note = extraction
+    for n, injection in enumerate(session.injections):
+        span = extraction.spans.get(f"injections[{n}]", [None])[0]
+        if span:
+            injection.quote = extraction.quote(*span)
+            line, column = extraction.position(span[0])
+            injection.where = f"line {line}, column {column}"
+    session.provenance = list(note.annotations(session, extraction))
+    session._graph = None
+    return session

@@ -21,7 +21,9 @@ from rdflib.plugins.sparql import prepareQuery, prepareUpdate
 from ..core.errors import OntologyError
 from ..engines import registry
 from ..engines.inference import closure as owl_rl_closure
+from . import reading
 from .names import NameIndex
+from .reading import Lexicon
 
 # Folder name -> kind of query file. Files run in name order inside a folder.
 QUERY_FOLDERS = {"rules": "rule", "conflicts": "conflict", "audit": "audit", "notes": "note", "history": "history"}
@@ -215,6 +217,11 @@ class Ontology:
     @cached_property
     def names(self) -> NameIndex:
         return NameIndex(self.graph)
+
+    @cached_property
+    def lexicon(self) -> Lexicon:
+        """The words procedure notes are read with (knowledge/reading.py)."""
+        return reading.build(self.graph, self.names)
 
     def closure(self, engine: str) -> Graph:
         """The ontology's own OWL-RL closure, computed once per engine."""

@@ -9,8 +9,9 @@ from ..coding.entry import Coder, first_error
 from ..coding.result import Result
 from ..intake.files import Record, file_record
 from ..intake.model import Session
+from ..intake.note import Extraction, extract
 from ..intake.read import read_document
-from ..knowledge.ontology import Ontology
+from ..knowledge.ontology import Ontology, load
 
 _CODERS: dict = {}
 
@@ -45,7 +46,14 @@ def code_file(path, ontology: Ontology | None = None, profile: str | None = None
     return first_error(_with_profile(ontology, engine, profile).code([file_record(Path(path))]))
 
 
+def extract_note(text: str, ontology: Ontology | None = None, source: str = "<note>") -> Extraction:
+    """Read a procedure note (plain text) into a session: `.session` (the input format),
+    `.spans` (field -> character spans), `.unresolved`, `.as_json()`; code it with
+    code_text(text, fmt="text") or code_file("note.txt")."""
+    return extract(text, (ontology or load()).lexicon, source=source)
+
+
 def code_text(text: str | bytes, ontology: Ontology | None = None, profile: str | None = None,
               engine: str = "auto", fmt: str | None = None) -> list[Result]:
-    """Code the sessions in a JSON or Turtle text."""
+    """Code the sessions in a JSON or Turtle text, or a procedure note (fmt="text")."""
     return first_error(_with_profile(ontology, engine, profile).code([Record(1, "<input>", text, fmt)]))

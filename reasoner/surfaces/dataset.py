@@ -146,6 +146,7 @@ def result_graphs(result, known: set) -> dict[str, list]:
     ontology's graphs (`known`) or of the others."""
     session = result.session
     own = set(session.triples)  # what session.graph holds, without building the rdflib graph
+    own.update(getattr(session, "provenance", ()))  # a note's annotations: kept, not reasoned over
     inferred = {t for t in result.classification if t not in own and t not in known}
     # the result's own triples, in the order made, each once (no rdflib graph built: a load's
     # workers make these for every session)

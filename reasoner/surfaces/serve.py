@@ -56,7 +56,7 @@ WEB = resources.files("reasoner") / "web"  # the query page, carried by the pack
 STATIC = {"yasgui.min.js": "text/javascript", "yasgui.min.css": "text/css"}
 # POST /code: the session's format by Content-Type (JSON, JSON-LD or Turtle, as `chemoden code` reads)
 SESSION_FORMATS = {"application/json": "json", "application/ld+json": "json", "text/turtle": "turtle",
-                   "application/x-turtle": "turtle"}
+                   "application/x-turtle": "turtle", "text/plain": "text"}  # text/plain: a procedure note
 LOOPBACK = ("127.0.0.1", "::1", "localhost")
 
 

@@ -1,0 +1,1100 @@
+"""Reading a procedure note: plain text in, a session in the documented input format out, with
+the character span each fact came from and what could not be settled (`unresolved`).
+
+The reader is rule-based, after the ConText algorithm: the note is cut into sections (by their
+headings) and sentences (or table rows, list items); names are found by the longest phrase the
+ontology knows; a target counts as injected today unless its section or a trigger in its
+sentence (negation, history, plan, examination) puts it out; its side is the side word next to
+it, else its table column, else the last side word of its sentence, else its heading's; its dose
+is the amount written in its clause (per site, per side, per kilogram worked out). Every word
+list comes from the ontology (knowledge/reading.py); nothing here names a muscle or a code.
+"""
+
+from __future__ import annotations
+
+import datetime
+import re
+from dataclasses import dataclass, field
+
+from rdflib import Literal, URIRef
+from rdflib.namespace import RDF, XSD
+
+from ..core.vocab import CD, OA
+from ..knowledge import icd10cm
+from ..knowledge.names import Target, normalise
+from ..knowledge.reading import Entry, Lexicon
+
+_TOKEN = re.compile(r"[A-Za-z0-9]+(?:[.'’][A-Za-z0-9]+)*")
+_JOINING_GAP = re.compile(r"[\s\-/']*")  # what may stand between the words of one phrase
+_NUMBER = r"(\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?)"
+_DOSE = re.compile(_NUMBER + r"\s*(?:U|IU|u|iu|[Uu]nits?|UNITS?)(?![A-Za-z])(\s*/\s*kg)?")
+_TIMES = re.compile(r"^\s*(?:x|×|X|\*)\s*" + _NUMBER + r"(?!\s*(?:mL|ml|cc|mg|kg))")
+_WORDS = {w: n for n, w in enumerate(("one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
+                                       "eleven", "twelve"), start=1)} | {"single": 1, "a": 1}
+_COUNT = r"(\d+|" + "|".join(_WORDS) + r")"
+_SITES = re.compile(r"\b" + _COUNT + r"\s*(?:separate\s+|injection\s+|different\s+)?(?:sites?|points?|injections?|spots?|aliquots?)\b", re.I)
+_TIMES_SITES = re.compile(_NUMBER + r"\s*(?:sites?|points?|injections?)?\s*(?:x|×|X)\s*" + _NUMBER
+                          + r"\s*(?:U|IU|u|[Uu]nits?)(?![A-Za-z])")
+_ZERO_WASTE = re.compile(r"\b(?:no|none|nothing|zero|0\s*(?:U|units?)?)\s*(?:was\s+|were\s+)?(?:wasted|discarded|waste|wastage)\b"
+                         r"|\b(?:waste|wastage|wasted|discarded)\s*[:=]?\s*(?:none|nil|0(?!\.\d)(?:\s*U)?)\b", re.I)
+_NDC = re.compile(r"\b(\d{4,5}-\d{3,4}-\d{1,2})\b")
+_LOT = re.compile(r"\blot\s*(?:#|no\.?|number)?\s*[:#]?\s*([A-Za-z0-9][A-Za-z0-9-]{2,39})", re.I)
+_WEIGHT = re.compile(_NUMBER + r"\s*kg\b(?!\s*/)", re.I)
+_MRN = re.compile(r"\b(?:MRN|medical record number|record number|patient id)\s*[:#]?\s*([A-Za-z0-9][A-Za-z0-9-]{2,40})",
+                  re.I)
+_ICD = re.compile(r"(?<![A-Za-z0-9.\-])([A-TV-Za-tv-z][0-9][0-9ABab](?:\.[0-9A-Za-z]{1,4})?)(?![A-Za-z0-9\-]|\.\d)")
+_MONTHS = {m: i for i, m in enumerate(("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov",
+                                       "dec"), start=1)}
+_DATES = re.compile(r"\b(\d{4})-(\d{1,2})-(\d{1,2})\b|\b(\d{1,2})/(\d{1,2})/(\d{2,4})\b"
+                    r"|\b([A-Za-z]{3,9})\.?\s+(\d{1,2}),?\s+(\d{4})\b|\b(\d{1,2})\s+([A-Za-z]{3,9})\.?\s+(\d{4})\b")
+_HEADING = re.compile(r"^[ \t]*(?:[-*•·]\s*|o\s+(?=[A-Za-z]))?([A-Za-z][A-Za-z0-9 /&()'’.#,-]{0,60}?)\s*(?::|\s-{1,2}\s|\s—\s)")
+_BULLET = re.compile(r"^\s*(?:[-*•·+o]|\d{1,2}[.)])\s+")
+_SENTENCE_END = re.compile(r"(?<!\be\.g)(?<!\bi\.e)(?<!\bvs)(?<!\bapprox)(?<!\bDr)(?<!\bno)(?<!\d)[.!?]"
+                           r"(?=\s+[A-Z(\[\-*•]|\s*$|[ \t]*\n)"
+                           r"|;|(?<=\d)\.(?=\s+[A-Z])")
+_TABLE_ROLES = {"muscle": ("muscle", "muscles", "target", "targets", "structure", "site", "location", "muscle injected",
+                           "muscle group", "region", "gland"),
+                "side": ("side", "laterality", "l r", "r l", "side l r"),
+                "units": ("units", "unit", "dose", "u", "units u", "dose u", "total", "total u", "units per side",
+                          "amount"),
+                "sites": ("sites", "site", "sites n", "n sites", "no of sites", "number of sites", "points", "injections",
+                          "injection sites"),
+                "left": ("left", "l", "lt", "left u", "l u", "left units", "left side", "left dose"),
+                "right": ("right", "r", "rt", "right u", "r u", "right units", "right side", "right dose")}
+_BARE_TIMES = re.compile(r"(?<![\w.])[x×]\s*(\d{1,2})\b(?!\s*(?:mL|ml|cc|vials?|weeks?|wks?|/))")
+_INJECTED = re.compile(r"\binject(?:ed|ion|ions|ing)?\b|\btreated\b|\bgiven\b|\breceived\b|\bplaced\b", re.I)
+_STOP = {"the", "of", "into", "to", "in", "at", "on", "a", "and", "with", "muscle", "muscles", "m", "side", "sided"}
+
+
+@dataclass
+class Unresolved:
+    text: str
+    start: int
+    end: int
+    reason: str
+    candidates: tuple[str, ...] = ()
+    line: int = 0
+    column: int = 0
+
+    def as_json(self) -> dict:
+        return {"text": self.text, "span": [self.start, self.end], "line": self.line, "column": self.column,
+                "reason": self.reason, "candidates": list(self.candidates)}
+
+
+@dataclass
+class Found:
+    """An injection read from the note, before it becomes one or two session injections."""
+
+    target: Target
+    written: str
+    start: int
+    end: int
+    side: str | None = None  # left, right, bilateral
+    side_span: tuple[int, int] | None = None
+    units: float | None = None
+    units_each: bool = False  # the amount is per side
+    sites: int | None = None
+    dose_span: tuple[int, int] | None = None
+    per_kg: float | None = None
+    clause: tuple[int, int] = (0, 0)
+
+
+@dataclass
+class Extraction:
+    """A note read: the session (documented input format), where each fact came from
+    (field path -> character spans of the note), and what could not be settled."""
+
+    source: str
+    text: str
+    session: dict
+    spans: dict[str, list[tuple[int, int]]]
+    unresolved: list[Unresolved]
+    excluded: list[dict] = field(default_factory=list)  # targets named but not injected today, and why
+    chosen: list[dict] = field(default_factory=list)  # ambiguous names settled by their neighbours, and how
+
+    def quote(self, start: int, end: int) -> str:
+        return " ".join(self.text[start:end].split())
+
+    def position(self, offset: int) -> tuple[int, int]:
+        return position(self.text, offset)
+
+    def as_json(self) -> dict:
+        doc = dict(self.session)
+        doc["unresolved"] = [u.as_json() for u in self.unresolved]
+        doc["provenance"] = {"note": self.source, "characters": len(self.text),
+                             "spans": {k: [list(s) for s in v] for k, v in self.spans.items()},
+                             "not_injected": self.excluded, "settled_by_context": self.chosen}
+        return doc
+
+
+def position(text: str, offset: int) -> tuple[int, int]:
+    """1-based line and column of a character offset."""
+    line = text.count("\n", 0, offset) + 1
+    return line, offset - (text.rfind("\n", 0, offset) + 1) + 1
+
+
+# ---------------------------------------------------------------------------
+# Text structure: tokens, lines, sections, sentences, tables
+# ---------------------------------------------------------------------------
+
+@dataclass
+class Token:
+    text: str
+    start: int
+    end: int
+    norm: str
+
+
+@dataclass
+class Mention:
+    entry: Entry
+    start: int
+    end: int
+    first: int  # token indexes
+    last: int
+    written: str
+
+
+@dataclass
+class Line:
+    start: int
+    end: int
+    text: str
+    context: Entry | None  # the section's heading entry
+    heading_side: str | None
+    heading_end: int  # where the heading ends on this line (0: no heading)
+    row: bool
+    cells: list[tuple[int, int]] | None = None  # table cells (absolute spans) when in a table
+    roles: list[str] | None = None
+
+
+def _tokens(text: str) -> list[Token]:
+    return [Token(m.group(), m.start(), m.end(), normalise(m.group())) for m in _TOKEN.finditer(text)]
+
+
+def _mentions(text: str, tokens: list[Token], lexicon: Lexicon) -> list[Mention]:
+    """The longest known phrase at each place, left to right (a phrase does not cross a comma,
+    a bracket or a line's table cell)."""
+    found: list[Mention] = []
+    joins = [bool(_JOINING_GAP.fullmatch(text, tokens[k].end, tokens[k + 1].start)) for k in range(len(tokens) - 1)]
+    prefixes = lexicon.prefixes
+    i = 0
+    while i < len(tokens):
+        keys = [tokens[i].norm]  # the phrases starting here that a known phrase may still be
+        while len(keys) < lexicon.longest and i + len(keys) < len(tokens) and joins[i + len(keys) - 1]:
+            longer = keys[-1] + " " + tokens[i + len(keys)].norm
+            if longer in prefixes or longer[:-1] in prefixes or longer.endswith((" muscle", " muscles", " m")):
+                keys.append(longer)
+            else:
+                break
+        hit = None
+        for n in range(len(keys), 0, -1):
+            key = keys[n - 1]
+            last = i + n - 1
+            written = text[tokens[i].start:tokens[last].end]
+            entries = list(lexicon.entries(key, written))
+            target = lexicon.target(key) if not any(e.kind in ("side", "condition") for e in entries) else None
+            if target is not None:
+                _, what = target
+                if isinstance(what, Target):
+                    entries.insert(0, Entry("target", what, what.label))
+                else:
+                    entries.insert(0, Entry("ambiguous", None, what[0], tuple(what[1])))
+            if entries:
+                hit = (n, entries, written)
+                break
+        if hit is None:
+            i += 1
+            continue
+        n, entries, written = hit
+        for entry in entries:
+            found.append(Mention(entry, tokens[i].start, tokens[i + n - 1].end, i, i + n - 1, written))
+        i += n
+    return found
+
+
+def _heading(line_text: str, lexicon: Lexicon) -> tuple[Entry | None, int, str | None]:
+    """The section a line opens (its heading entry), where the heading ends, and a side it names."""
+    match = _HEADING.match(line_text)
+    text, end = None, 0
+    if match:
+        text, end = match.group(1), match.end()
+    else:
+        stripped = line_text.strip()
+        words = stripped.split()
+        if stripped and stripped.upper() == stripped and any(c.isalpha() for c in stripped) and len(words) <= 8:
+            text, end = stripped, len(line_text)
+    if text is None:
+        return None, 0, None
+    words = normalise(text).split()
+    side = None
+    for i in range(len(words)):
+        for n in (3, 2, 1):
+            key = " ".join(words[i:i + n])
+            entry = next((e for e in lexicon.phrases.get(key, ()) if e.kind == "side"), None)
+            if entry is not None and (len(key) > 3 or key.upper() in text or key in ("l", "r", "lt", "rt")):
+                side = side or entry.label
+                break
+        if side:
+            break
+    found = None
+    for n in range(len(words), 0, -1):  # a heading naming the procedure wins
+        for i in range(0, len(words) - n + 1):
+            key = " ".join(words[i:i + n])
+            if key in lexicon.procedure_headings:
+                return lexicon.headings[key], end, side
+            if found is None and i == 0 and key in lexicon.headings:
+                found = lexicon.headings[key]
+    if found is None and side is not None:  # "Right upper extremity:", "Left axilla:" open today's injections
+        found = next(iter(lexicon.headings[k] for k in sorted(lexicon.procedure_headings)), None)
+    return found, end, side
+
+
+def _split_cells(line: str, base: int) -> tuple[list[tuple[int, int]], str] | None:
+    """A table row's cells (absolute spans) and its delimiter kind, or None."""
+    delimiter = "|" if "|" in line else "\t" if "\t" in line else "," if (
+        re.search(r"\S,\S", line) and line.count(",") >= 2 and not re.search(r",\s", line)) else None
+    if delimiter:  # empty cells keep their place
+        kind = {"|": "pipe", "\t": "tab", ",": "csv"}[delimiter]
+        inner = line.strip()
+        lead = len(line) - len(line.lstrip())
+        if delimiter == "|":
+            inner = inner.strip("|")
+            lead = line.find(inner) if inner else lead
+        cells, at = [], lead
+        for part in inner.split(delimiter):
+            s = at + (len(part) - len(part.lstrip()))
+            e = at + len(part.rstrip())
+            cells.append((base + s, base + max(s, e)))
+            at += len(part) + 1
+        if not any(e > s and not re.fullmatch(r"[-=+:\s]+", line[s - base:e - base]) for s, e in cells):
+            return None
+        return cells, kind
+    if re.search(r"\S {2,}\S", line.strip()):
+        cells = [(base + m.start(), base + m.end()) for m in re.finditer(r"\S+(?: \S+)*", line)]
+        return (cells, "spaces") if len(cells) > 1 else None
+    return None
+
+
+def _roles(text: str, cells: list[tuple[int, int]]) -> list[str] | None:
+    """The column roles of a table header, or None when the row is not one."""
+    roles = []
+    for s, e in cells:
+        key = normalise(re.sub(r"[#()]", " ", text[s:e]))
+        role = next((r for r, names in _TABLE_ROLES.items() if key in names), None)
+        if role is None and key.startswith(("muscle", "target")):
+            role = "muscle"
+        if role is None and key.startswith(("unit", "dose")):
+            role = "units"
+        roles.append(role or "other")
+    if "muscle" in roles and ({"units", "side", "sites", "left", "right"} & set(roles)):
+        return roles
+    return None
+
+
+# ---------------------------------------------------------------------------
+# Reading
+# ---------------------------------------------------------------------------
+
+class Reader:
+    def __init__(self, text: str, lexicon: Lexicon, source: str):
+        self.text = text
+        self.lexicon = lexicon
+        self.source = source
+        self.unresolved: list[Unresolved] = []
+        self.excluded: list[dict] = []
+        self.chosen: list[dict] = []  # ambiguous names settled by the targets listed with them
+        self.spans: dict[str, list[tuple[int, int]]] = {}
+        self.lines = self._lines()
+        self.limbs: dict = {}  # region -> sides announced for lists without sides ("both legs and the left arm")
+        self.row_sides: dict = {}  # (line start, region) -> the side given to that list item
+
+    # -- structure ------------------------------------------------------------
+    def _lines(self) -> list[Line]:
+        text = self.text
+        lines: list[Line] = []
+        context: Entry | None = None
+        heading_side: str | None = None
+        block = False  # the heading titles a block (nothing after its colon): it lasts past one paragraph
+        content_seen = False
+        table: tuple[list[tuple[int, int]], list[str], str] | None = None
+        offset = 0
+        for raw in text.split("\n"):
+            start, end = offset, offset + len(raw)
+            offset = end + 1
+            if not raw.strip():
+                table = None
+                if context is not None and context.excludes and (not block or content_seen):
+                    context, heading_side = None, None
+                elif heading_side is not None and (not block or content_seen):
+                    heading_side = None
+                lines.append(Line(start, end, raw, context, heading_side, 0, False))
+                continue
+            if table is not None and re.fullmatch(r"[\s|=+:\-]+", raw):  # a table's rule line
+                lines.append(Line(start, end, raw, context, heading_side, end - start, True))
+                continue
+            cells = _split_cells(raw, start)
+            roles = _roles(text, cells[0]) if cells else None
+            if roles is not None:
+                table = (cells[0], roles, cells[1])
+                lines.append(Line(start, end, raw, context, heading_side, end - start, True))
+                continue
+            entry, heading_end, side = (None, 0, None) if table else _heading(raw, self.lexicon)
+            if entry is not None:
+                context = entry
+                heading_side = side
+                block = not raw[heading_end:].strip()
+                content_seen = False
+            else:
+                content_seen = True
+            line = Line(start, end, raw, context, heading_side, heading_end if entry is not None else 0,
+                        row=bool(table or cells or _BULLET.match(raw) or raw.startswith(("  ", "\t"))
+                                 or self._short_item(raw, lines)))
+            if table is not None and cells is not None:
+                line.cells, line.roles = _align(text, cells[0], table)
+            elif table is not None and cells is None:
+                table = None
+            lines.append(line)
+        return lines
+
+    @staticmethod
+    def _short_item(raw: str, lines: list[Line]) -> bool:
+        """A short line with a dose after a line that ended a sentence (or another such line): an
+        item of an unmarked list ("lt trapezius 30 units"), not a wrapped line of prose."""
+        if len(raw.strip()) >= 70 or not lines or (len(raw.strip()) >= 50 and not _DOSE.search(raw)):
+            return False
+        before = lines[-1]
+        return before.row or not before.text.strip() or before.text.rstrip().endswith((".", ":", ";"))
+
+    def _sentences(self) -> list[tuple[int, int, Line]]:
+        """(start, end, the line it starts on): table rows and list items alone, prose lines
+        joined and cut at sentence ends (and semicolons)."""
+        out: list[tuple[int, int, Line]] = []
+        paragraph: list[Line] = []
+
+        def flush():
+            if not paragraph:
+                return
+            start = paragraph[0].start
+            end = paragraph[-1].end
+            cut = start
+            for m in _SENTENCE_END.finditer(self.text, start, end):
+                out.append((cut, m.end(), self._line_at(cut)))
+                cut = m.end()
+            if cut < end:
+                out.append((cut, end, self._line_at(cut)))
+            paragraph.clear()
+
+        for line in self.lines:
+            if not line.text.strip():
+                flush()
+                continue
+            if line.row or line.heading_end or line.cells is not None:
+                flush()
+                paragraph.append(line)
+                if line.row or line.cells is not None:
+                    flush()
+                continue
+            if paragraph and (paragraph[-1].row or paragraph[-1].context is not line.context):
+                flush()
+            paragraph.append(line)
+        flush()
+        return [(s, e, ln) for s, e, ln in out if self.text[s:e].strip()]
+
+    def _line_at(self, offset: int) -> Line:
+        for line in self.lines:
+            if line.start <= offset <= line.end:
+                return line
+        return self.lines[-1]
+
+    # -- the whole note ---------------------------------------------------------
+    def read(self) -> dict:
+        text = self.text
+        session: dict = {}
+        found: list[Found] = []
+        guidance: dict[str, tuple[int, int]] = {}
+        negated_guidance: set[str] = set()
+        product = approach = setting = indication = None
+        administered = discarded = None
+        vials: list[float] = []
+        per_site_dose: float | None = None
+        weight: float | None = None
+        dose_spans_used: set[tuple[int, int]] = set()
+        field_doses: list[tuple[str, float, tuple[int, int]]] = []
+        loose_doses: list[tuple[float, tuple[int, int], Line]] = []
+
+        for s_start, s_end, line in self._sentences():
+            sentence = text[s_start:s_end]
+            tokens = _tokens(sentence)
+            for t in tokens:
+                t.start += s_start
+                t.end += s_start
+            mentions = _mentions(text, tokens, self.lexicon)
+            contexts = self._contexts(mentions, s_start, s_end, line)
+            doses = [(_num(m.group(1)), (s_start + m.start(), s_start + m.end()), bool(m.group(2)))
+                     for m in _DOSE.finditer(sentence)]
+            # field cues label doses: totals, waste, vials
+            labelled: dict[tuple[int, int], str] = {}
+            for amount, span, per_kg in doses:
+                label = None if per_kg else self._dose_label(mentions, span, text)
+                if label:
+                    labelled[span] = label
+                    if contexts(span[0]) is None:
+                        field_doses.append((label, amount, span))
+            if contexts(s_start) is None:
+                if _ZERO_WASTE.search(sentence):
+                    m = _ZERO_WASTE.search(sentence)
+                    field_doses.append(("units_discarded", 0.0, (s_start + m.start(), s_start + m.end())))
+                if re.search(r"\bper\s+(?:site|point|injection)\b|/\s*site\b|\beach site\b|\bdose per site\b",
+                             sentence, re.I):
+                    for amount, span, per_kg in doses:
+                        if span not in labelled and not per_kg and _near_per_site(text, span):
+                            per_site_dose = amount
+                for m in _WEIGHT.finditer(sentence):
+                    if not re.search(r"U\s*/\s*$", sentence[:m.start()]):
+                        weight = _num(m.group(1))
+            # a table's total row
+            if line.cells is not None and line.roles and "muscle" in line.roles and line.roles.index("muscle") < len(
+                    line.cells):
+                cs, ce = line.cells[line.roles.index("muscle")]
+                cue = self.lexicon.phrases.get(normalise(text[cs:ce]), [])
+                number = self._cell_number(line, "units")
+                if number and any(e.kind == "field" and e.value == "units_administered" for e in cue):
+                    field_doses.append(("units_administered", number[0], number[1]))
+            # the things named
+            targets = [m for m in mentions if m.entry.kind in ("target", "ambiguous")]
+            for m in mentions:
+                ctx = contexts(m.start)
+                excluded = ctx is not None and ctx.excludes
+                kind = m.entry.kind
+                if kind == "guidance":
+                    name = m.entry.label
+                    if excluded:
+                        if ctx.label == "NegatedContext":
+                            negated_guidance.add(name)
+                    else:
+                        guidance.setdefault(name, (m.start, m.end))
+                elif kind == "approach" and not excluded and approach is None:
+                    approach = (m.entry.label, (m.start, m.end))
+                elif kind == "setting" and not excluded and setting is None:
+                    setting = (m.entry.label, (m.start, m.end))
+                elif kind == "product" and not excluded and product is None:
+                    product = (m.entry.label, (m.start, m.end))
+                elif kind == "indication" and indication is None and (ctx is None or ctx.label != "NegatedContext"):
+                    indication = (m.entry.label, (m.start, m.end))
+            # targets of today
+            today = []
+            for m in targets:
+                ctx = contexts(m.start)
+                if ctx is not None and ctx.excludes:
+                    self.excluded.append({"text": m.written, "span": [m.start, m.end], "context": ctx.label})
+                    continue
+                today.append(m)
+            if not today:
+                self._announced_limbs(mentions, text)
+                for amount, span, _ in doses:
+                    if span not in labelled and contexts(span[0]) is None:
+                        loose_doses.append((amount, span, line))
+                continue
+            self._injections(today, mentions, doses, labelled, s_start, s_end, line, found, dose_spans_used)
+        # per-site and per-kilogram amounts, and what was left without a target
+        for f in found:
+            if f.per_kg is not None:
+                if weight is not None:
+                    f.units = round(f.per_kg * weight, 2)
+                else:
+                    self._unresolved(f.dose_span or (f.start, f.end), "dose-unattached",
+                                     note="a dose per kilogram without the patient's weight")
+            if f.units is None and f.sites is not None and per_site_dose is not None:
+                f.units = f.sites * per_site_dose
+        for _, span, line in loose_doses:
+            if span in dose_spans_used:
+                continue
+            if line.context is not None and not line.context.excludes and line.context.label in (
+                    "ProcedureContext",) and not _is_dilution(text, span):
+                self._unresolved(span, "dose-unattached")
+        injections = self._session_injections(found)
+        # the drug
+        for label, amount, span in field_doses:
+            if label == "units_administered" and administered is None:
+                administered = (amount, span)
+            elif label == "units_discarded" and discarded is None:
+                discarded = (amount, span)
+            elif label == "vial_units":
+                vials.extend([amount] * _vial_count(text, span))
+                self.spans.setdefault("agent.vial_units", []).append(span)
+        if administered is None and injections and all("units" in i for i in injections):
+            administered = (sum(i["units"] for i in injections), None)
+        # assemble
+        ident = self._patient()
+        if ident:
+            session["patient"] = ident
+        date = self._date()
+        if date:
+            session["date"] = date
+        diagnoses = self._diagnoses()
+        if diagnoses:
+            session["diagnoses"] = diagnoses
+        if setting:
+            session["setting"] = setting[0]
+            self.spans["setting"] = [setting[1]]
+        if approach:
+            session["approach"] = approach[0]
+            self.spans["approach"] = [approach[1]]
+        kinds = [g for g in guidance if g not in negated_guidance or guidance[g]]
+        session["guidance"] = kinds
+        for n, g in enumerate(kinds):
+            self.spans[f"guidance[{n}]"] = [guidance[g]]
+        if indication:
+            session["indication"] = indication[0]
+            self.spans["indication"] = [indication[1]]
+        else:
+            written = self._indication_text()
+            if written:
+                session["indication"], span = written
+                self.spans["indication"] = [span]
+        if product and administered is not None:
+            agent: dict = {"product": product[0]}
+            self.spans["agent.product"] = [product[1]]
+            ndc = self._first(_NDC)
+            if ndc:
+                agent["ndc"] = ndc[0]
+                self.spans["agent.ndc"] = [ndc[1]]
+            agent["units_administered"] = _number(administered[0])
+            if administered[1]:
+                self.spans["agent.units_administered"] = [administered[1]]
+            if discarded is not None:
+                agent["units_discarded"] = _number(discarded[0])
+                self.spans["agent.units_discarded"] = [discarded[1]]
+            lot = self._first(_LOT)
+            if lot:
+                agent["lot"] = lot[0]
+                self.spans["agent.lot"] = [lot[1]]
+            if vials:
+                agent["vial_units"] = _number(vials[0]) if len(vials) == 1 else [_number(v) for v in vials]
+            session["agent"] = agent
+        session["injections"] = injections
+        return session
+
+    # -- contexts ---------------------------------------------------------------
+    def _contexts(self, mentions: list[Mention], s_start: int, s_end: int, line: Line):
+        """The context at a place of the sentence: its section's, unless a trigger of the sentence
+        reaches it (ConText: forward triggers reach the words after them, backward ones the words
+        before them, up to a terminator or the sentence's edge). None: today's procedure."""
+        section = line.context if line.context is not None and line.context.excludes else None
+        pseudo = [(m.start, m.end) for m in mentions if m.entry.kind == "pseudo"]
+        terminators = sorted(m.start for m in mentions if m.entry.kind == "terminator")
+        triggers = [m for m in mentions if m.entry.kind == "trigger"
+                    and not any(a <= m.start and m.end <= b for a, b in pseudo)]
+        cache: dict[int, Entry | None] = {}
+
+        def at(point: int) -> Entry | None:
+            if point not in cache:
+                best = section
+                for t in triggers:
+                    if t.entry.direction in ("forward", "both") and t.end <= point \
+                            and not any(t.end <= x <= point for x in terminators):
+                        best = t.entry
+                    if t.entry.direction in ("backward", "both") and t.start > point \
+                            and not any(point < x <= t.start for x in terminators):
+                        best = t.entry
+                cache[point] = best
+            return cache[point]
+
+        return at
+
+    def _dose_label(self, mentions: list[Mention], span: tuple[int, int], text: str) -> str | None:
+        """The field cue labelling a dose: before it within a few words, or right after it."""
+        after = text[span[1]:span[1] + 40]
+        before = text[max(0, span[0] - 40):span[0]]
+        if re.match(r"\s*(?:\(|\[)?\s*vials?\b", after, re.I) or re.search(r"\bvials?\s*(?:x\s*\d+\s*)?(?:of|x|:)?\s*$",
+                                                                            before, re.I):
+            return "vial_units"
+        if re.match(r"\s*\+\s*\d+(?:\.\d+)?\s*(?:U|units?)\s+vials?\b", after, re.I):
+            return "vial_units"
+        if re.search(r"\b(?:additional|extra|another|further)\s*$", before, re.I):
+            return None  # "an additional 50 units": a dose of its own, not a total
+        for m in mentions:
+            if m.entry.kind != "field" or m.entry.value not in ("units_administered", "units_discarded"):
+                continue
+            gap_before = text[m.end:span[0]] if m.end <= span[0] else None
+            gap_after = text[span[1]:m.start] if m.start >= span[1] else None
+            if gap_before is not None and len(gap_before) <= 24 and not re.search(r"[.;]|\d\s*(?:U|units)", gap_before):
+                return str(m.entry.value)
+            if gap_after is not None and len(gap_after) <= 12 and not re.search(r"[.;,]", gap_after):
+                return str(m.entry.value)
+        return None
+
+    # -- injections ---------------------------------------------------------------
+    def _injections(self, today, mentions, doses, labelled, s_start, s_end, line, found, used) -> None:
+        sides = [m for m in mentions if m.entry.kind == "side"]
+        free = [(a, sp, kg) for a, sp, kg in doses if sp not in labelled]
+        doses_first = bool(free) and free[0][1][0] < today[0].start and line.cells is None
+        for n, m in enumerate(today):
+            if m.entry.kind == "ambiguous":
+                chosen = self._by_neighbours(m, today)
+                if chosen is not None:  # one candidate shares the region of every target listed with it
+                    m = Mention(Entry("target", chosen, chosen.label), m.start, m.end, m.first, m.last, m.written)
+                    today[n] = m
+                    self.chosen.append({"text": m.written, "span": [m.start, m.end], "target": chosen.label,
+                                        "because": "the only candidate in the region of the targets listed with it"})
+            if m.entry.kind == "ambiguous":
+                lo, hi = self._clause_text(m, today, n, s_end)
+                if not (_DOSE.search(self.text, lo, hi) or _SITES.search(self.text, lo, hi) or line.cells is not None
+                        or any(lo <= s.start < hi or s.end == m.start - 1 for s in sides)):
+                    self.excluded.append({"text": m.written, "span": [m.start, m.end], "context": "mentioned"})
+                    continue
+                self._unresolved((m.start, m.end), "ambiguous-target", m.entry.candidates,
+                                 text=self._clause_text(m, today, n, s_end))
+                continue
+            target: Target = m.entry.value
+            f = Found(target, m.written, m.start, m.end)
+            if doses_first:
+                lo = today[n - 1].end if n else s_start
+                f.clause = (lo, m.end)
+            else:
+                hi = today[n + 1].start if n + 1 < len(today) else s_end
+                f.clause = (m.start, hi)
+            # the side
+            cell_side = self._cell_value(line, m, "side")
+            side = self._adjacent_side(m, sides, today)
+            if side is None and cell_side is not None:
+                side = cell_side
+            if side is None:
+                earlier = [s for s in sides if s.end <= m.start and s.start >= s_start]
+                if earlier:
+                    side = (earlier[-1].entry.label, (earlier[-1].start, earlier[-1].end))
+            if side is None:  # a side word later in its clause: "20 units on each side", "(2 each side)"
+                later = [s for s in sides if f.clause[0] <= s.start and s.end <= f.clause[1] and s.start >= m.end]
+                if later:
+                    side = (later[0].entry.label, (later[0].start, later[0].end))
+            if side is None and line.heading_side:
+                side = (line.heading_side, None)
+                f.units_each = line.heading_side == "bilateral"  # amounts under "Both legs:" are per side
+            if side is None and line.row and target.region in self.limbs:
+                key = (line.start, target.region)
+                if key not in self.row_sides and self.limbs[target.region]:
+                    self.row_sides[key] = self.limbs[target.region].pop(0)
+                if key in self.row_sides:
+                    side = (self.row_sides[key], None)
+            if side is not None:
+                f.side, f.side_span = side
+            # left and right columns of a table
+            if line.cells is not None and line.roles and ("left" in line.roles or "right" in line.roles):
+                for col in ("left", "right"):
+                    value = self._cell_number(line, col)
+                    if value is not None:
+                        g = Found(target, m.written, m.start, m.end, side=col, units=value[0], dose_span=value[1],
+                                  clause=f.clause)
+                        found.append(g)
+                        used.add(value[1])
+                continue
+            self._dose(f, free, line, used)
+            if f.side is None and not target.midline and self._plural(m):
+                f.side = "bilateral"  # a paired target named in the plural, without a side: both
+            evidence = (f.units is not None or f.sites is not None or f.per_kg is not None or f.side is not None
+                        or line.cells is not None or line.row or _INJECTED.search(self.text, s_start, s_end))
+            if not evidence:  # named in passing, not as an injection
+                self.excluded.append({"text": m.written, "span": [m.start, m.end], "context": "mentioned"})
+                continue
+            if f.side is None and target.laterality_matters and not target.midline:
+                self._unresolved((m.start, m.end), "side-missing", text=self._clause_text(m, today, n, s_end))
+                continue
+            found.append(f)
+
+    def _announced_limbs(self, mentions: list[Mention], text: str) -> None:
+        """Limbs a sentence announces with their sides ("spasms in both legs and the left upper arm"),
+        for the lists that follow without sides: each list takes the next side of its limb."""
+        pending: list[str] = []
+        for m in mentions:
+            if m.entry.kind == "side":
+                pending.extend(["right", "left"] if m.entry.label == "bilateral" else [m.entry.label])
+            elif m.entry.kind == "limb":
+                if pending:
+                    self.limbs.setdefault(m.entry.value, []).extend(pending)
+                pending = []
+
+    def _by_neighbours(self, m: Mention, today: list[Mention]) -> Target | None:
+        """An ambiguous name's one candidate in the billing region of all the other targets of its
+        sentence ("right paraspinal, right levator scapulae, right splenius capitis"), if there is one."""
+        regions = {t.entry.value.region for t in today if t.entry.kind == "target"}
+        if len(regions) != 1:
+            return None
+        names = self.lexicon.names
+        fits = [names.resolve_target(c).target for c in m.entry.candidates]
+        fits = [t for t in fits if t is not None and t.region in regions]
+        return fits[0] if len(fits) == 1 else None
+
+    def _plural(self, m: Mention) -> bool:
+        words = normalise(m.written).split()
+        while len(words) > 1 and words[-1] in ("muscle", "muscles", "m"):
+            words = words[:-1]
+        key = " ".join(words)
+        if key in self.lexicon.names.targets or not key.endswith("s"):
+            return key in ("axillae", "palms", "soles") or normalise(m.written).endswith("muscles")
+        return True
+
+    def _clause_text(self, m, today, n, s_end) -> tuple[int, int]:
+        hi = today[n + 1].start if n + 1 < len(today) else s_end
+        return (m.start, hi)
+
+    def _adjacent_side(self, m: Mention, sides: list[Mention], today: list[Mention]):
+        text = self.text
+        for s in sides:
+            if s.end <= m.start:
+                gap = text[s.end:m.start]
+                words = [w.lower() for w in _TOKEN.findall(gap)]
+                if len(gap) <= 16 and all(w in _STOP for w in words) and not re.search(r"[,;|]", gap):
+                    return s.entry.label, (s.start, s.end)
+        starts = sorted(t.start for t in today if t.start > m.end)
+        nxt = starts[0] if starts else len(text)
+        for s in sides:
+            if s.start >= m.end and s.end <= nxt:
+                gap = text[m.end:s.start]
+                words = [w.lower() for w in _TOKEN.findall(gap)]
+                if len(gap) <= 20 and all(w in _STOP or w in ("side",) for w in words) and not re.search(r"\d|\|", gap):
+                    follow = text[s.end:nxt]
+                    if nxt < len(text) and all(w.lower() in _STOP for w in _TOKEN.findall(follow)) \
+                            and not re.search(r"[,;:(]", follow):
+                        continue  # the side word stands before the next target: it is that one's
+                    return s.entry.label, (s.start, s.end)
+        return None
+
+    def _cell_value(self, line: Line, m: Mention, role: str):
+        if line.cells is None or not line.roles or role not in line.roles:
+            return None
+        s, e = line.cells[line.roles.index(role)] if line.roles.index(role) < len(line.cells) else (None, None)
+        if s is None:
+            return None
+        key = normalise(self.text[s:e])
+        iri = self.lexicon.names.enum("side", key)
+        if iri is None:
+            return None
+        return self.lexicon.names.name_of(iri), (s, e)
+
+    def _cell_number(self, line: Line, role: str):
+        if line.cells is None or not line.roles or role not in line.roles:
+            return None
+        index = line.roles.index(role)
+        if index >= len(line.cells):
+            return None
+        s, e = line.cells[index]
+        m = re.search(_NUMBER, self.text[s:e])
+        return (_num(m.group(1)), (s + m.start(), s + m.end())) if m else None
+
+    def _dose(self, f: Found, free, line: Line, used: set) -> None:
+        text = self.text
+        lo, hi = f.clause
+        if line.cells is not None and line.roles:
+            units = self._cell_number(line, "units")
+            sites = self._cell_number(line, "sites")
+            if units is not None:
+                f.units, f.dose_span = units
+                used.add(units[1])
+            if sites is not None:
+                f.sites = int(sites[0])
+            if units is not None or sites is not None:
+                self._each(f, text[lo:hi])
+                return
+        clause = text[lo:hi]
+        m = _TIMES_SITES.search(clause)
+        if m:  # "4 x 5 U": sites times the amount per site
+            f.sites, each = int(_num(m.group(1))), _num(m.group(2))
+            f.units, f.dose_span = f.sites * each, (lo + m.start(), lo + m.end())
+        for amount, span, per_kg in free:
+            if f.units is not None or f.per_kg is not None:
+                break
+            if lo <= span[0] and span[1] <= hi and span not in used:
+                after = text[span[1]:hi]
+                times = _TIMES.match(after)
+                if per_kg:
+                    f.per_kg = amount
+                elif times and not re.match(r"\s*(?:x|×|X)\s*\d+\s*(?:vials?|mL)", after):
+                    f.sites = int(_num(times.group(1)))
+                    f.units = amount * f.sites
+                elif re.match(r"\s*(?:/|per|at each|each at|at|each|in each|to each)\s*(?:site|point|injection)\b", after,
+                              re.I):
+                    f.units = amount  # an amount per site: times the sites, when the clause counts them
+                    sites = _SITES.search(text, lo, hi)
+                    if sites:
+                        f.sites = _count(sites.group(1))
+                        f.units = amount * f.sites
+                else:
+                    f.units = amount
+                f.dose_span = span
+                used.add(span)
+        if f.sites is None:
+            m = _SITES.search(clause) or _BARE_TIMES.search(clause)
+            if m:
+                f.sites = _count(m.group(1))
+        self._each(f, clause)
+
+    def _each(self, f: Found, clause: str) -> None:
+        if re.search(r"\beach\b|\bper side\b|\bapiece\b|\bper leg\b|\bper arm\b|\bper axilla\b|\bper eye\b", clause, re.I):
+            f.units_each = True
+
+    def _session_injections(self, found: list[Found]) -> list[dict]:
+        out: list[dict] = []
+        for f in found:
+            sides = ["left", "right"] if f.side == "bilateral" else [f.side]
+            units = f.units
+            if units is not None and len(sides) == 2 and not f.units_each:
+                units = units / 2  # a bilateral amount written once is the two sides' total
+            for side in sides:
+                item: dict = {"id": f"i{len(out) + 1}", "muscle": f.target.label}
+                if side is not None and (f.target.laterality_matters or not f.target.midline):
+                    item["side"] = side
+                if units is not None:
+                    item["units"] = _number(units)
+                if f.sites is not None:
+                    item["sites"] = f.sites
+                index = len(out)
+                self.spans[f"injections[{index}]"] = [f.clause]
+                self.spans[f"injections[{index}].muscle"] = [(f.start, f.end)]
+                if f.side_span:
+                    self.spans[f"injections[{index}].side"] = [f.side_span]
+                if f.dose_span:
+                    self.spans[f"injections[{index}].units"] = [f.dose_span]
+                out.append(item)
+        return out
+
+    # -- single fields ----------------------------------------------------------
+    def _first(self, pattern: re.Pattern) -> tuple[str, tuple[int, int]] | None:
+        for m in pattern.finditer(self.text):
+            line = self._line_at(m.start())
+            if line.context is not None and line.context.label == "HistoricalContext":
+                continue
+            return m.group(1), (m.start(1), m.end(1))
+        return None
+
+    def _patient(self) -> str | None:
+        m = _MRN.search(self.text)
+        if m:
+            self.spans["patient"] = [(m.start(1), m.end(1))]
+            return m.group(1)
+        return None
+
+    def _date(self) -> str | None:
+        cue = re.compile(r"\b(?:DOS|date of service|service date|date of procedure|procedure date|visit date|date)\b"
+                         r"\s*[:#-]?\s*(?:\(\s*)?", re.I)
+        for m in cue.finditer(self.text):
+            d = _DATES.match(self.text, m.end())
+            if d:
+                value = _parse_date(d)
+                if value:
+                    self.spans["date"] = [(d.start(), d.end())]
+                    return value
+        return None
+
+    def _diagnoses(self) -> list[str]:
+        codes: list[str] = []
+        for m in _ICD.finditer(self.text):
+            written = m.group(1)
+            line = self._line_at(m.start())
+            cue = re.search(r"\b(?:dx|diagnos[ie]s|icd|assessment|impression)\b", line.text, re.I) or (
+                line.context is not None and line.context.label == "IndicationContext")
+            if "." not in written and not cue:
+                continue
+            code, status, hint = icd10cm.lookup(written)
+            if status == icd10cm.BILLABLE:
+                if code not in codes and len(codes) < 12:
+                    codes.append(code)
+                    self.spans.setdefault("diagnoses", []).append((m.start(1), m.end(1)))
+            elif status == icd10cm.NOT_BILLABLE and cue:
+                self._unresolved((m.start(1), m.end(1)), "diagnosis-not-billable", hint)
+        return codes
+
+    def _indication_text(self) -> tuple[str, tuple[int, int]] | None:
+        for line in self.lines:
+            if line.heading_end and re.match(r"\s*(?:indications?|reason for (?:visit|procedure))\b", line.text, re.I):
+                rest = line.text[line.heading_end:]
+                first = re.split(r"(?<=[a-z)])[.;]\s", rest.strip(), maxsplit=1)[0].strip().rstrip(".")
+                if first:
+                    start = line.start + line.heading_end + rest.find(first[:10])
+                    return first[:200], (start, start + len(first[:200]))
+        return None
+
+    def _unresolved(self, span: tuple[int, int], reason: str, candidates=(), text: tuple[int, int] | None = None,
+                    note: str | None = None) -> None:
+        s, e = text or span
+        quote = " ".join(self.text[s:e].split()).rstrip(" ,;.")[:120]
+        line, column = position(self.text, s)
+        self.unresolved.append(Unresolved(quote, s, e, reason + (f": {note}" if note else ""), tuple(candidates),
+                                          line, column))
+
+
+def _align(text: str, cells: list[tuple[int, int]], table) -> tuple[list[tuple[int, int]], list[str]]:
+    """A row's cells placed under the header's columns (by position for space-aligned tables)."""
+    header, roles, kind = table
+    if kind != "spaces":
+        return cells, roles
+    header_line_start = text.rfind("\n", 0, header[0][0]) + 1
+    row_line_start = text.rfind("\n", 0, cells[0][0]) + 1 if cells else 0
+    columns = [(s - header_line_start, e - header_line_start) for s, e in header]
+    placed: list[tuple[int, int] | None] = [None] * len(columns)
+    for s, e in cells:
+        rs, re_ = s - row_line_start, e - row_line_start
+        best, score = None, None
+        for i, (cs, ce) in enumerate(columns):
+            overlap = min(re_, ce) - max(rs, cs)
+            distance = -overlap if overlap > 0 else abs(rs - cs) + 1000
+            if score is None or distance < score:
+                best, score = i, distance
+        if best is not None and placed[best] is None:
+            placed[best] = (s, e)
+        elif best is not None:  # a wide cell running into the next column: keep the first
+            continue
+    filled = [(p if p is not None else (0, 0)) for p in placed]
+    return filled, roles
+
+
+def _near_per_site(text: str, span: tuple[int, int]) -> bool:
+    around = text[max(0, span[0] - 20):span[1] + 30]
+    return bool(re.search(r"per\s+(?:site|point|injection)|/\s*site|each site|dose per site", around, re.I))
+
+
+def _is_dilution(text: str, span: tuple[int, int]) -> bool:
+    after = text[span[1]:span[1] + 12]
+    return bool(re.match(r"\s*(?:/|per|in)\s*(?:\d+(?:\.\d+)?\s*)?(?:mL|ml|cc)", after))
+
+
+def _vial_count(text: str, span: tuple[int, int]) -> int:
+    after = text[span[1]:span[1] + 30]
+    before = text[max(0, span[0] - 20):span[0]]
+    m = re.match(r"\s*vials?\s*(?:x|×)\s*(\d+)", after, re.I) or re.search(r"(\d+)\s*vials?\s*(?:x|×|of)\s*$", before, re.I)
+    return int(m.group(1)) if m and 0 < int(m.group(1)) <= 20 else 1
+
+
+def _count(written: str) -> int:
+    return _WORDS.get(written.lower()) or int(float(written))
+
+
+def _num(written: str) -> float:
+    return float(written.replace(",", ""))
+
+
+def _number(value: float):
+    return int(value) if float(value).is_integer() else round(float(value), 2)
+
+
+def _parse_date(m: re.Match) -> str | None:
+    g = m.groups()
+    try:
+        if g[0]:
+            day = datetime.date(int(g[0]), int(g[1]), int(g[2]))
+        elif g[3]:
+            year = int(g[5])
+            year = year + 2000 if year < 100 else year
+            day = datetime.date(year, int(g[3]), int(g[4]))
+        elif g[6]:
+            month = _MONTHS.get(g[6][:3].lower())
+            if month is None:
+                return None
+            day = datetime.date(int(g[8]), month, int(g[7]))
+        else:
+            month = _MONTHS.get(g[10][:3].lower())
+            if month is None:
+                return None
+            day = datetime.date(int(g[11]), month, int(g[9]))
+    except ValueError:
+        return None
+    return day.isoformat()
+
+
+def extract(text: str, lexicon: Lexicon, *, source: str = "<note>") -> Extraction:
+    """Read one procedure note."""
+    reader = Reader(text, lexicon, source)
+    session = reader.read()
+    name = source.rsplit("/", 1)[-1]
+    ident = name[:-4] if name.lower().endswith(".txt") else name
+    session = {"id": ident if ident and not ident.startswith("<") else "note", **session}
+    return Extraction(source, text, session, reader.spans, reader.unresolved, reader.excluded, reader.chosen)
+
+
+# ---------------------------------------------------------------------------
+# What a note gave, for people and for RDF
+# ---------------------------------------------------------------------------
+
+def problem(u: Unresolved) -> str:
+    reason, _, detail = u.reason.partition(": ")
+    why = {"ambiguous-target": "a name that could mean targets billed differently",
+           "side-missing": "no side found for a target whose side changes the code",
+           "dose-unattached": "a dose that belongs to no named target",
+           "unknown-target": "a target the ontology does not know",
+           "diagnosis-not-billable": "an ICD-10-CM category that is not billable"}.get(reason, reason)
+    text = f"{why}: {u.text!r}" + (f" ({detail})" if detail else "")
+    if u.candidates:
+        text += f"; name one of {', '.join(u.candidates)}"
+    return text
+
+
+def annotations(session, extraction: Extraction):
+    """W3C Web Annotation triples linking each fact read (an injection, the guidance, the agent's
+    fields) to the note's characters it was read from: a TextPositionSelector (offsets) and a
+    TextQuoteSelector (the words, with a little of what surrounds them)."""
+    note = URIRef(f"{session.iri}/note")
+    yield note, RDF.type, CD.ProcedureNote
+    yield session.iri, CD.readFrom, note
+    yield note, CD.characters, Literal(len(extraction.text), datatype=XSD.integer)
+    subjects = {f"injections[{n}]": inj.iri for n, inj in enumerate(session.injections)}
+    for n, (path, spans) in enumerate(sorted(extraction.spans.items())):
+        about = subjects.get(path, session.iri)
+        for m, (start, end) in enumerate(spans):
+            if end <= start:
+                continue
+            ann = URIRef(f"{session.iri}/note/annotation/{n + 1}-{m + 1}")
+            target = URIRef(f"{ann}/target")
+            position, quote = URIRef(f"{ann}/position"), URIRef(f"{ann}/quote")
+            yield ann, RDF.type, OA.Annotation
+            yield ann, OA.motivatedBy, OA.identifying
+            yield ann, OA.hasBody, about
+            yield ann, CD.noteField, Literal(path)
+            yield ann, OA.hasTarget, target
+            yield target, RDF.type, OA.SpecificResource
+            yield target, OA.hasSource, note
+            yield target, OA.hasSelector, position
+            yield target, OA.hasSelector, quote
+            yield position, RDF.type, OA.TextPositionSelector
+            yield position, OA.start, Literal(start, datatype=XSD.nonNegativeInteger)
+            yield position, OA.end, Literal(end, datatype=XSD.nonNegativeInteger)
+            yield quote, RDF.type, OA.TextQuoteSelector
+            yield quote, OA.exact, Literal(extraction.text[start:end])
+            yield quote, OA.prefix, Literal(extraction.text[max(0, start - 24):start])
+            yield quote, OA.suffix, Literal(extraction.text[end:end + 24])
+
+
+def table(extraction: Extraction) -> str:
+    """The note as read, for people: each injection with the words it was read from."""
+    s = extraction.session
+    out = [f"Note {extraction.source}  (session {s.get('id')})"]
+    about = [f"{k} {s[k]}" for k in ("patient", "date", "setting", "approach", "indication") if s.get(k)]
+    if s.get("diagnoses"):
+        about.append("diagnoses " + ", ".join(s["diagnoses"]))
+    about.append("guidance " + (", ".join(s["guidance"]) if s.get("guidance") else "none"))
+    out.append("  " + "; ".join(about))
+    agent = s.get("agent")
+    if agent:
+        out.append("  Agent: " + ", ".join(f"{k} {v}" for k, v in agent.items()))
+    rows = [("ID", "TARGET", "SIDE", "UNITS", "SITES", "READ FROM")]
+    for n, inj in enumerate(s.get("injections", [])):
+        span = extraction.spans.get(f"injections[{n}]", [None])[0]
+        where = ""
+        if span:
+            line, column = extraction.position(span[0])
+            where = f"{line}:{column} {extraction.quote(*span)!r}"
+        rows.append((inj["id"], inj["muscle"], inj.get("side", "-"), str(inj.get("units", "-")),
+                     str(inj.get("sites", "-")), where))
+    widths = [max(len(r[i]) for r in rows) for i in range(5)]
+    out.append("  Injections:")
+    for r in rows:
+        out.append("    " + "  ".join(c.ljust(w) for c, w in zip(r[:5], widths)) + "  " + r[5])
+    if extraction.excluded:
+        out.append("  Named, not injected today: " + "; ".join(
+            f"{e['text']} ({e['context'].replace('Context', '').lower()}, {':'.join(map(str, extraction.position(e['span'][0])))})"
+            for e in extraction.excluded))
+    for c in extraction.chosen:
+        out.append(f"  Settled by context: {c['text']!r} read as {c['target']} ({c['because']})")
+    out.append("  Unresolved:" + ("" if extraction.unresolved else " none"))
+    for u in extraction.unresolved:
+        out.append(f"    {u.line}:{u.column} {problem(u)}")
+    return "\n".join(out)
