@@ -27,7 +27,7 @@ from ..knowledge.reading import Entry, Lexicon
 _TOKEN = re.compile(r"[A-Za-z0-9]+(?:[.'’][A-Za-z0-9]+)*")
 _JOINING_GAP = re.compile(r"[\s\-/']*")  # what may stand between the words of one phrase
 _NUMBER = r"(\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?)"
-_DOSE = re.compile(_NUMBER + r"\s*(?:U|IU|u|iu|[Uu]nits?|UNITS?)(?![A-Za-z])(\s*/\s*kg)?")
+_DOSE = re.compile(_NUMBER + r"\s*-?\s*(?:U|IU|u|iu|[Uu]nits?|UNITS?)(?![A-Za-z])(\s*/\s*kg)?")
 _TIMES = re.compile(r"^\s*(?:x|×|X|\*)\s*" + _NUMBER + r"(?!\s*(?:mL|ml|cc|mg|kg))")
 _WORDS = {w: n for n, w in enumerate(("one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
                                        "eleven", "twelve"), start=1)} | {"single": 1, "a": 1}
@@ -61,6 +61,7 @@ _TABLE_ROLES = {"muscle": ("muscle", "muscles", "target", "targets", "structure"
                           "injection sites"),
                 "left": ("left", "l", "lt", "left u", "l u", "left units", "left side", "left dose"),
                 "right": ("right", "r", "rt", "right u", "r u", "right units", "right side", "right dose")}
+_SIDE_FIELD = re.compile(r"(?:^\s*|[-|,;*•]\s*|\s{2,})side\s*[:=]\s*([A-Za-z/]+)?", re.I)
 _BARE_TIMES = re.compile(r"(?<![\w.])[x×]\s*(\d{1,2})\b(?!\s*(?:mL|ml|cc|vials?|weeks?|wks?|/))")
 _INJECTED = re.compile(r"\binject(?:ed|ion|ions|ing)?\b|\btreated\b|\bgiven\b|\breceived\b|\bplaced\b", re.I)
 _STOP = {"the", "of", "into", "to", "in", "at", "on", "a", "and", "with", "muscle", "muscles", "m", "side", "sided"}
@@ -276,12 +277,18 @@ def _split_cells(line: str, base: int) -> tuple[list[tuple[int, int]], str] | No
     return None
 
 
-def _roles(text: str, cells: list[tuple[int, int]]) -> list[str] | None:
+def _roles(text: str, cells: list[tuple[int, int]], lexicon: Lexicon) -> list[str] | None:
     """The column roles of a table header, or None when the row is not one."""
     roles = []
     for s, e in cells:
         key = normalise(re.sub(r"[#()]", " ", text[s:e]))
         role = next((r for r, names in _TABLE_ROLES.items() if key in names), None)
+        if role is None:  # "OD (right)", "Left (U)": a column of one side's doses
+            cell = text[s:e]
+            sides = {x.label for w in key.split() for x in lexicon.phrases.get(w, ()) if x.kind == "side"
+                     and (len(w) > 2 or w.upper() in cell)}
+            if len(sides) == 1 and sides <= {"left", "right"}:
+                role = sides.pop()
         if role is None and key.startswith(("muscle", "target")):
             role = "muscle"
         if role is None and key.startswith(("unit", "dose")):
@@ -334,7 +341,7 @@ class Reader:
                 lines.append(Line(start, end, raw, context, heading_side, end - start, True))
                 continue
             cells = _split_cells(raw, start)
-            roles = _roles(text, cells[0]) if cells else None
+            roles = _roles(text, cells[0], self.lexicon) if cells else None
             if roles is not None:
                 table = (cells[0], roles, cells[1])
                 lines.append(Line(start, end, raw, context, heading_side, end - start, True))
@@ -347,6 +354,11 @@ class Reader:
                 content_seen = False
             else:
                 content_seen = True
+            stated = _SIDE_FIELD.search(raw)
+            if stated and not _DOSE.search(raw):  # a template's "Side: R" (or left blank) for what follows
+                value = normalise(stated.group(1) or "")
+                heading_side = next((e.label for e in self.lexicon.phrases.get(value, ()) if e.kind == "side"), None)
+                block, content_seen = True, False
             line = Line(start, end, raw, context, heading_side, heading_end if entry is not None else 0,
                         row=bool(table or cells or _BULLET.match(raw) or raw.startswith(("  ", "\t"))
                                  or self._short_item(raw, lines)))
@@ -432,7 +444,8 @@ class Reader:
             mentions = _mentions(text, tokens, self.lexicon)
             contexts = self._contexts(mentions, s_start, s_end, line)
             doses = [(_num(m.group(1)), (s_start + m.start(), s_start + m.end()), bool(m.group(2)))
-                     for m in _DOSE.finditer(sentence)]
+                     for m in _DOSE.finditer(sentence)
+                     if not re.search(r"(?:mL|ml|cc)\s*(?:per|/|for)\s*$", sentence[:m.start()])]  # a dilution's
             # field cues label doses: totals, waste, vials
             labelled: dict[tuple[int, int], str] = {}
             for amount, span, per_kg in doses:
@@ -516,7 +529,7 @@ class Reader:
         injections = self._session_injections(found)
         # the drug
         for label, amount, span in field_doses:
-            if label == "units_administered" and administered is None:
+            if label == "units_administered":  # the last total written: notes end with the totals
                 administered = (amount, span)
             elif label == "units_discarded" and discarded is None:
                 discarded = (amount, span)
@@ -614,22 +627,31 @@ class Reader:
             return "vial_units"
         if re.search(r"\b(?:additional|extra|another|further)\s*$", before, re.I):
             return None  # "an additional 50 units": a dose of its own, not a total
+        best = None  # the nearest cue: "45 units given, 5 units wasted" labels each by its own word
         for m in mentions:
             if m.entry.kind != "field" or m.entry.value not in ("units_administered", "units_discarded"):
                 continue
             gap_before = text[m.end:span[0]] if m.end <= span[0] else None
             gap_after = text[span[1]:m.start] if m.start >= span[1] else None
+            if gap_before is not None:  # "Total 8 U/kg = 144 U": the per-kilogram dose restated
+                gap_before = re.sub(r"\d+(?:\.\d+)?\s*U\s*/\s*kg\s*=?", "", gap_before)
             if gap_before is not None and len(gap_before) <= 24 and not re.search(r"[.;]|\d\s*(?:U|units)", gap_before):
-                return str(m.entry.value)
-            if gap_after is not None and len(gap_after) <= 12 and not re.search(r"[.;,]", gap_after):
-                return str(m.entry.value)
-        return None
+                distance = len(gap_before) + (10 if "," in gap_before else 0)
+            elif gap_after is not None and len(gap_after) <= 12 and not re.search(r"[.;,]", gap_after):
+                distance = len(gap_after)
+            else:
+                continue
+            if best is None or distance < best[0]:
+                best = (distance, str(m.entry.value))
+        return best[1] if best else None
 
     # -- injections ---------------------------------------------------------------
     def _injections(self, today, mentions, doses, labelled, s_start, s_end, line, found, used) -> None:
         sides = [m for m in mentions if m.entry.kind == "side"]
         free = [(a, sp, kg) for a, sp, kg in doses if sp not in labelled]
-        doses_first = bool(free) and free[0][1][0] < today[0].start and line.cells is None
+        # "40 U into the left SCM, 60 U into the right splenius": each dose before its target
+        doses_first = bool(free) and free[0][1][1] <= today[0].start and line.cells is None and bool(
+            re.fullmatch(r"[^.;]{0,12}\b(?:into|to|in|for|at)\b[^.;,]{0,20}", self.text[free[0][1][1]:today[0].start]))
         for n, m in enumerate(today):
             if m.entry.kind == "ambiguous":
                 chosen = self._by_neighbours(m, today)
@@ -740,11 +762,15 @@ class Reader:
 
     def _adjacent_side(self, m: Mention, sides: list[Mention], today: list[Mention]):
         text = self.text
-        for s in sides:
+        for k, s in enumerate(sides):
             if s.end <= m.start:
                 gap = text[s.end:m.start]
                 words = [w.lower() for w in _TOKEN.findall(gap)]
                 if len(gap) <= 16 and all(w in _STOP for w in words) and not re.search(r"[,;|]", gap):
+                    other = sides[k - 1] if k else None  # "right and left occipitalis": both
+                    if other is not None and other.entry.label != s.entry.label and re.fullmatch(
+                            r"\s*(?:and|&|,|/)\s*", text[other.end:s.start]):
+                        return "bilateral", (other.start, s.end)
                     return s.entry.label, (s.start, s.end)
         starts = sorted(t.start for t in today if t.start > m.end)
         nxt = starts[0] if starts else len(text)
@@ -779,6 +805,9 @@ class Reader:
         if index >= len(line.cells):
             return None
         s, e = line.cells[index]
+        times = _TIMES_SITES.search(self.text, s, e)
+        if times and role in ("units", "left", "right"):  # "2 x 4 U": sites times units
+            return _num(times.group(1)) * _num(times.group(2)), (times.start(), times.end())
         m = re.search(_NUMBER, self.text[s:e])
         return (_num(m.group(1)), (s + m.start(), s + m.end())) if m else None
 
@@ -834,15 +863,34 @@ class Reader:
             f.units_each = True
 
     def _session_injections(self, found: list[Found]) -> list[dict]:
-        out: list[dict] = []
+        """One injection per target and side: a bilateral one is two (an amount written once for
+        both is split, one written "each" is each side's); a target named again (its two heads,
+        extra sites, or in passing) adds its units and sites to the first."""
+        merged: dict = {}
         for f in found:
-            sides = ["left", "right"] if f.side == "bilateral" else [f.side]
+            if f.side == "bilateral":
+                half = f.units if f.units is None or f.units_each else f.units / 2
+                parts = [Found(f.target, f.written, f.start, f.end, side=side, side_span=f.side_span, units=half,
+                               units_each=True, sites=f.sites, dose_span=f.dose_span, clause=f.clause)
+                         for side in ("left", "right")]
+            else:
+                parts = [f]
+            for part in parts:
+                key = (part.target.iri, part.side)
+                first = merged.get(key)
+                if first is None:
+                    merged[key] = part
+                    continue
+                if part.units is not None:
+                    first.units = (first.units or 0) + part.units
+                if part.sites is not None:
+                    first.sites = (first.sites or 0) + part.sites
+        out: list[dict] = []
+        for f in merged.values():
             units = f.units
-            if units is not None and len(sides) == 2 and not f.units_each:
-                units = units / 2  # a bilateral amount written once is the two sides' total
-            for side in sides:
+            for side in [f.side]:
                 item: dict = {"id": f"i{len(out) + 1}", "muscle": f.target.label}
-                if side is not None and (f.target.laterality_matters or not f.target.midline):
+                if side is not None and not f.target.midline:  # a midline target has no side
                     item["side"] = side
                 if units is not None:
                     item["units"] = _number(units)
