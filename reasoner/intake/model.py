@@ -44,7 +44,7 @@ LOT_NUMBER = re.compile(rf"[A-Za-z0-9-]{{1,{MAX_LOT_NUMBER}}}")  # as printed on
 # checks and resolution say the same)
 DOSE_UNITS = f"a number of product units, more than 0 and at most {MAX_DOSE_UNITS:,}"
 SITE_COUNT = f"a whole number of injection sites from 1 to {MAX_SITES}"
-LOT_TEXT = f"the lot number as written, 1 to {MAX_LOT_NUMBER} letters, digits and hyphens"
+LOT_TEXT = f"a lot number of 1 to {MAX_LOT_NUMBER} letters, digits and hyphens"
 VIAL_UNITS = f"the labelled units of each vial opened, more than 0 and at most {MAX_DOSE_UNITS:,}"
 
 

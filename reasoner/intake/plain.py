@@ -355,7 +355,7 @@ def _check_agent(agent, bad) -> bool:
     if "units_administered" not in agent and not unknown:
         note("missing: how many product units were administered", "agent.units_administered")
     if agent.get("lot") is not None and not isinstance(agent["lot"], str):
-        note(f"must be {LOT_TEXT}, written as text, found {show(agent['lot'])}", "agent.lot")
+        note(f"must be {LOT_TEXT} written as text, found {show(agent['lot'])}", "agent.lot")
     if agent.get("vial_units") is not None:
         _check_vials(agent["vial_units"], note)
     return bool(found)

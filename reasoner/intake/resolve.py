@@ -26,6 +26,7 @@ from .model import (
     MAX_CLAIM_LINES,
     MAX_DIAGNOSES,
     MAX_DOSE_UNITS,
+    MAX_LOT_NUMBER,
     MAX_PATIENT_ID,
     MAX_POINTERS,
     MAX_SITES,
@@ -488,9 +489,11 @@ def _lot(graph, node, source) -> str | None:
     if not values:
         return None
     value = values[0]
-    if not isinstance(value, Literal) or value.datatype not in (None, XSD.string) or value.language \
-            or not LOT_NUMBER.fullmatch(value):
-        raise InputError(f"must be {LOT_TEXT}, found {_shown(value)}", source=source, field="agent.lot")
+    if not isinstance(value, Literal) or value.datatype not in (None, XSD.string) or value.language:
+        raise InputError(f"must be {LOT_TEXT} written as text, found {_shown(value)}", source=source, field="agent.lot")
+    if not LOT_NUMBER.fullmatch(value):
+        length = f" ({len(value)} characters)" if len(value) > MAX_LOT_NUMBER else ""
+        raise InputError(f"must be {LOT_TEXT}, found {_shown(value)}{length}", source=source, field="agent.lot")
     return str(value)
 
 
