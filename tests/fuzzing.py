@@ -5,7 +5,9 @@
 
 Each input is a realistic session (benchmarks/generate.py) or one of the examples, often given
 a patient, a date of service, diagnoses and claim lines with diagnosis pointers (valid or not:
-codes with and without the dot, categories, unknown codes, impossible and future dates), then
+codes with and without the dot, categories, unknown codes, impossible and future dates), and
+injections' units and sites, the agent's lot and vials (valid or not: zero, negative, over the
+bounds, text, fractional sites, lots with spaces, too many vials), then
 mutated at one of three levels: the JSON value (fields dropped, retyped, emptied, swapped,
 huge or negative numbers, junk strings, deep nesting), the text (truncated, bytes flipped,
 invalid UTF-8, characters inserted), or the Turtle of a session. Every input must end in a
@@ -50,13 +52,21 @@ DATES = ["2026-03-04", "2024-02-29", "2023-02-29", "2026-02-30", "2026-13-01", "
 PATIENTS = ["P123", "MRN-0047113", 12345, "", " ", "x" * 129, "a\nb", True, 1.5, ["P1"], None]
 POINTERS = [[1], [1, 2], [2, 1], [1, 2, 3, 4], [1, 2, 3, 4, 5], [12], [0], [13], [-1], ["A"], [1.0], [True], 1, [],
             [1, 1], None]
-NEW_KEYS = ["patient", "date", "diagnoses", "diagnosis_pointers"]
+# An injection's units and sites, the agent's lot and vials: good and bad values
+UNITS = [30, 2.5, 15, 100_000, 0, -5, 100_000.5, 1e309, "30", "30 U", True, [30], None]
+SITES = [1, 4, 100, 0, 101, 2.5, 2.0, "2", -1, True, None]
+LOTS = ["C8810C3", "C-8810-3", "x" * 40, "x" * 41, "", "C 8810", "lót", "C8810\n", 881003, True, ["A"], None]
+VIALS = [[100], 100, [100, 50], [100, 100], [2.5], [], [100] * 20, [100] * 21, [100, 0], -100, [100, 200_000],
+         [100, "100"], "100", [100, None], [True], None]
+NEW_KEYS = ["patient", "date", "diagnoses", "diagnosis_pointers", "sites", "lot", "vial_units"]
 # A Turtle session with every new field, for Turtle mutations beside the example's
 TURTLE_FIELDS = b"""@prefix cd: <https://w3id.org/chemoden#> .
 @prefix xsd: <http://www.w3.org/2001/XMLSchema#> .
 <https://w3id.org/chemoden/session/fields> a cd:Session ; cd:patientId "P123" ;
     cd:dateOfService "2026-03-04"^^xsd:date ; cd:diagnosisCode ( "G24.3" "m542" ) ;
-    cd:hasInjection [ cd:muscleName "left SCM" ] , [ cd:muscleName "trapezius" ; cd:sideName "right" ] ;
+    cd:hasInjection [ cd:muscleName "left SCM" ; cd:doseUnits 30 ; cd:siteCount 2 ] ,
+                    [ cd:muscleName "trapezius" ; cd:sideName "right" ; cd:doseUnits 20.5 ] ;
+    cd:agent [ cd:productName "Botox" ; cd:unitsAdministered 50.5 ; cd:lotNumber "C8810C3" ; cd:vialUnits 100, 50 ] ;
     cd:billed [ cd:billedCodeText "64616" ; cd:billedModifierText "50" ; cd:diagnosisPointer 1, 2 ; cd:position 0 ] .
 """
 
@@ -83,6 +93,30 @@ def with_fields(rng: random.Random, doc: dict) -> dict:
     for line in billed if isinstance(billed, list) else []:
         if isinstance(line, dict) and rng.random() < 0.7:
             line["diagnosis_pointers"] = rng.choice(POINTERS[:4] * 3 + POINTERS)
+    return with_doses(rng, doc)
+
+
+def with_doses(rng: random.Random, doc: dict) -> dict:
+    """Units and sites on the injections, lot and vials on the agent, each at random (mostly
+    valid; at times a bad value); now and then the units add up to the amount administered
+    (no dose-sum note) or every injection but one gives them."""
+    injections = [inj for inj in doc.get("injections") or [] if isinstance(inj, dict)]
+    if injections and rng.random() < 0.6:
+        for inj in injections:
+            if rng.random() < 0.9:
+                inj["units"] = rng.choice(UNITS[:3] * 6 + UNITS)
+            if rng.random() < 0.5:
+                inj["sites"] = rng.choice(SITES[:3] * 6 + SITES)
+        agent = doc.get("agent")
+        given = [inj["units"] for inj in injections if isinstance(inj.get("units"), (int, float))]
+        if isinstance(agent, dict) and given and rng.random() < 0.5:
+            agent["units_administered"] = sum(given)
+    agent = doc.get("agent")
+    if isinstance(agent, dict):
+        if rng.random() < 0.5:
+            agent["lot"] = rng.choice(LOTS[:2] * 4 + LOTS)
+        if rng.random() < 0.5:
+            agent["vial_units"] = rng.choice(VIALS[:4] * 3 + VIALS)
     return doc
 
 
@@ -135,7 +169,7 @@ def mutate_json(rng: random.Random, doc):
             target.append(copy.deepcopy(rng.choice(target)))  # a duplicate (same injection id, same line)
         elif move == 6 and isinstance(target, dict):
             target[rng.choice(["side", "muscle", "id", "units", "extra", "@type", "@id"] + NEW_KEYS)] = rng.choice(
-                JUNK + VALUES + DIAGNOSES + DATES + POINTERS)
+                JUNK + VALUES + DIAGNOSES + DATES + POINTERS + UNITS + SITES + LOTS + VIALS)
         elif move == 7:
             nested = rng.choice(VALUES + JUNK)
             for _ in range(rng.randrange(1, 60)):

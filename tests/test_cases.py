@@ -1,7 +1,8 @@
 """Every session fixture in tests/cases codes to its expected lines and conflicts.
 
 A fixture is {"description", "source", "session", "profile"?, "expected": {"lines": [...],
-"conflicts": [rule ids], "notes": [substrings]?, "because": {code: [injection ids]}?}}.
+"conflicts": [rule ids], "notes": [substrings]?, "absent_notes": [substrings no note may
+contain]?, "because": {code: [injection ids]}?}}.
 """
 
 import pytest
@@ -21,6 +22,8 @@ def test_case(path, ontology):
     assert sorted({c.rule for c in result.conflicts}) == sorted(set(expected.get("conflicts", []))), result.to_table()
     for fragment in expected.get("notes", []):
         assert any(fragment.lower() in n.message.lower() for n in result.notes), (fragment, result.to_table())
+    for fragment in expected.get("absent_notes", []):
+        assert not any(fragment.lower() in n.message.lower() for n in result.notes), (fragment, result.to_table())
     for code, ids in expected.get("because", {}).items():
         lines = [ln for ln in result.lines if ln.code == code]
         assert lines, f"no {code} line"

@@ -1,7 +1,8 @@
 """A session's patient, date of service and ICD-10-CM diagnoses, and a claim line's diagnosis
 pointers: the RDF they become, how codes are normalised and checked (reasoner/knowledge/icd10cm.py
-and its cache), pseudonymisation, and what the outputs show. Bad input of every kind is in
-tests/errors (docs/errors.md); the three input forms in tests/test_session_formats.py."""
+and its cache), pseudonymisation, and what the outputs show. Then an injection's units and sites
+and the agent's lot and vials: the RDF they become and the values refused. Bad input of every
+kind is in tests/errors (docs/errors.md); the three input forms in tests/test_session_formats.py."""
 
 import datetime
 import hashlib
@@ -10,6 +11,7 @@ import json
 import os
 import subprocess
 import sys
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -254,3 +256,134 @@ def test_a_session_without_diagnoses_never_reads_the_code_set():
               "print('simple_icd_10_cm' in sys.modules, bool(icd10cm._LOADED))")
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300, cwd=ROOT)
     assert proc.stdout.split() == ["False", "False"], proc.stderr
+
+
+# --- an injection's units and sites, the agent's lot and vials ------------------------------------
+
+DOSED = {"id": "dosed", "injections": [{"muscle": "left SCM", "units": 30, "sites": 2},
+                                       {"muscle": "left splenius capitis", "units": 22.5}],
+         "agent": {"product": "Botox", "units_administered": 52.5, "units_discarded": 47.5, "lot": "C8810-C3",
+                   "vial_units": [100]}}
+
+
+def dosed(ontology, injection: dict | None = None, **agent):
+    """DOSED read, its first injection's fields and its agent's replaced by those given."""
+    doc = json.loads(json.dumps(DOSED))
+    doc["injections"][0].update(injection or {})
+    doc["agent"].update(agent)
+    for fields in [doc["injections"][0], doc["agent"]]:
+        for key in [k for k, v in fields.items() if v is None]:
+            del fields[key]
+    return read_bytes(json.dumps(doc), ontology)[0]
+
+
+def test_the_resolved_triples_of_the_doses(ontology):
+    session = dosed(ontology)
+    triples = set(session.triples)
+    s = "https://w3id.org/chemoden/session/dosed"
+    i1, i2, agent = URIRef(f"{s}/injection/i1"), URIRef(f"{s}/injection/i2"), URIRef(f"{s}/agent")
+    decimal = namespace.XSD.decimal
+    assert {(i1, CD.doseUnits, Literal("30", datatype=decimal)), (i1, CD.siteCount, Literal(2)),
+            (i2, CD.doseUnits, Literal("22.5", datatype=decimal)), (agent, CD.lotNumber, Literal("C8810-C3")),
+            (agent, CD.vialUnits, Literal("100", datatype=decimal))} <= triples
+    assert Literal(2).datatype == namespace.XSD.integer
+    assert not any(s == i2 and p == CD.siteCount for s, p, _ in triples)  # left out: not given
+
+
+def test_a_session_without_the_doses_has_none_of_them(ontology):
+    session = read_bytes(json.dumps({"injections": [{"muscle": "left SCM"}],
+                                     "agent": {"product": "Botox", "units_administered": 50}}), ontology)[0]
+    assert not {p for _, p, _ in session.triples} & {CD.doseUnits, CD.siteCount, CD.lotNumber, CD.vialUnits}
+
+
+@pytest.mark.parametrize("units,ok", [(30, True), (2.5, True), (0.1, True), (100_000, True), (0, False), (-5, False),
+                                      (100_000.5, False), ("30", False), ("30 U", False), (True, False),
+                                      ([30], False), ({"value": 30}, False)])
+def test_the_units_of_an_injection(units, ok, ontology):
+    if ok:
+        session = dosed(ontology, {"units": units})
+        assert {o.toPython() for s, p, o in session.triples if p == CD.doseUnits and s.endswith("/i1")} == {
+            Decimal(str(units))}
+    else:
+        with pytest.raises(InputError) as info:
+            dosed(ontology, {"units": units})
+        assert info.value.field == "injections[0].units" and "product units" in info.value.message
+
+
+@pytest.mark.parametrize("sites,ok", [(1, True), (4, True), (100, True), (0, False), (101, False), (2.5, False),
+                                      (2.0, False), ("2", False), (True, False), (-1, False)])
+def test_the_sites_of_an_injection(sites, ok, ontology):
+    if ok:
+        session = dosed(ontology, {"sites": sites})
+        assert (URIRef("https://w3id.org/chemoden/session/dosed/injection/i1"), CD.siteCount, Literal(sites)) in set(
+            session.triples)
+    else:
+        with pytest.raises(InputError) as info:
+            dosed(ontology, {"sites": sites})
+        assert info.value.field == "injections[0].sites" and "injection sites" in info.value.message
+
+
+@pytest.mark.parametrize("lot,ok", [("C8810C3", True), ("C-8810-3", True), ("x" * 40, True), ("1", True),
+                                    ("x" * 41, False), ("", False), ("C 8810", False), ("C8810/3", False),
+                                    ("C8810\n", False), ("lót", False), (881003, False), (True, False), (["A"], False)])
+def test_the_lot_number(lot, ok, ontology):
+    if ok:
+        assert (URIRef("https://w3id.org/chemoden/session/dosed/agent"), CD.lotNumber, Literal(lot)) in set(
+            dosed(ontology, lot=lot).triples)
+    else:
+        with pytest.raises(InputError) as info:
+            dosed(ontology, lot=lot)
+        assert info.value.field == "agent.lot" and "letters, digits and hyphens" in info.value.message
+
+
+@pytest.mark.parametrize("vials,sizes,field", [
+    ([100], {"100"}, None), (100, {"100"}, None), ([100, 50], {"100", "50"}, None), ([2.5], {"2.5"}, None),
+    ([100, 100], {"100"}, None),  # two vials of one size: one value in RDF, a set
+    ([], set(), None), ([100] * 20, {"100"}, None),
+    ([100] * 21, None, "agent.vial_units"), ([100, 0], None, "agent.vial_units"), (-100, None, "agent.vial_units"),
+    ([100, 200_000], None, "agent.vial_units"), ([100, "100"], None, "agent.vial_units[1]"),
+    ("100", None, "agent.vial_units"), ([100, None], None, "agent.vial_units[1]"), ([True], None, "agent.vial_units[0]"),
+])
+def test_the_vials_opened(vials, sizes, field, ontology):
+    if field is None:
+        session = dosed(ontology, vial_units=vials)
+        assert {str(o) for _, p, o in session.triples if p == CD.vialUnits} == sizes
+    else:
+        with pytest.raises(InputError) as info:
+            dosed(ontology, vial_units=vials)
+        assert info.value.field == field
+
+
+def test_the_doses_in_turtle_are_checked_too(ontology):
+    ttl = """@prefix cd: <https://w3id.org/chemoden#> .
+    <urn:x:s> cd:hasInjection [ cd:muscleName "left SCM" ; cd:doseUnits "30" ; cd:siteCount 2.0 ] ,
+                              [ cd:muscleName "left trapezius" ; cd:doseUnits 10, 20 ] ;
+        cd:agent [ cd:productName "Botox" ; cd:unitsAdministered 30 ; cd:lotNumber 881003 ; cd:vialUnits 100, -1, 0 ] ."""
+    with pytest.raises(InputError) as info:
+        read_bytes(ttl, ontology)
+    assert [(e.field, e.message.rsplit("found ", 1)[-1]) for e in info.value.errors] == [
+        ("injections[0].units", "'30'"), ("injections[0].sites", "2.0"), ("injections[1].units", "has several values "
+                                                                                                "['10', '20']; give one"),
+        ("agent.lot", "881003"), ("agent.vial_units", "-1, 0")]
+
+
+def test_every_bad_dose_field_is_reported_at_once(ontology):
+    doc = {"injections": [{"muscle": "left SCM", "units": -1, "sites": 0},
+                          {"muscle": "left trapezius", "units": 250_000, "sites": 101}],
+           "agent": {"product": "Botox", "units_administered": 30, "lot": "lot 7", "vial_units": [0]}}
+    with pytest.raises(InputError) as info:
+        read_bytes(json.dumps(doc), ontology)
+    assert [e.field for e in info.value.errors] == ["injections[0].units", "injections[0].sites", "injections[1].units",
+                                                    "injections[1].sites", "agent.lot", "agent.vial_units"]
+
+
+def test_the_doses_do_not_change_the_codes(ontology):
+    bare = json.loads(json.dumps(DOSED))
+    for inj in bare["injections"]:
+        inj.pop("units", None)
+        inj.pop("sites", None)
+    for key in ("lot", "vial_units"):
+        bare["agent"].pop(key)
+    with_doses, without = code(dosed(ontology), ontology), code(read_bytes(json.dumps(bare), ontology)[0], ontology)
+    assert [ln.as_dict() for ln in with_doses.lines] == [ln.as_dict() for ln in without.lines]
+    assert with_doses.conflicts == without.conflicts

@@ -147,3 +147,63 @@ def test_the_order_of_diagnoses_is_kept_in_every_form(ontology):
     ttl = FIELDS_TTL.replace('( "G24.3" "m542" )', "( " + " ".join(f'"{c}"' for c in codes) + " )")
     for text in (json.dumps(doc), json.dumps(dict(doc, **{"@context": ontology.context})), ttl):
         assert read_bytes(text, ontology)[0].diagnoses == tuple(codes)
+
+
+# --- an injection's units and sites, the agent's lot and vials ------------------------------------
+
+DOSES = {"id": "doses", "injections": [{"muscle": "left SCM", "units": 30, "sites": 2},
+                                       {"muscle": "trapezius", "side": "right", "units": 20.5}],
+         "agent": {"product": "Botox", "units_administered": 50.5, "units_discarded": 49.5, "lot": "C8810C3",
+                   "vial_units": [100, 50]},
+         "billed": [{"code": "64616", "units": 1, "modifiers": ["50"]}, {"code": "J0585", "units": 51}]}
+# 20.50 and 50.0: the same values written otherwise, as a Turtle author may
+DOSES_TTL = """@prefix cd: <https://w3id.org/chemoden#> .
+<https://w3id.org/chemoden/session/doses> a cd:Session ; cd:identifier "doses" ;
+    cd:hasInjection [ cd:muscleName "left SCM" ; cd:doseUnits 30 ; cd:siteCount 2 ; cd:position 0 ] ,
+                    [ cd:muscleName "trapezius" ; cd:sideName "right" ; cd:doseUnits 20.50 ; cd:position 1 ] ;
+    cd:agent [ cd:productName "Botox" ; cd:unitsAdministered 50.5 ; cd:unitsDiscarded 49.5 ; cd:lotNumber "C8810C3" ;
+               cd:vialUnits 100, 50.0 ] ;
+    cd:billed [ cd:billedCodeText "64616" ; cd:billedUnits 1 ; cd:billedModifierText "50" ; cd:position 0 ] ,
+              [ cd:billedCodeText "J0585" ; cd:billedUnits 51 ; cd:position 1 ] ."""
+
+
+@pytest.mark.parametrize("variant", [
+    {},
+    {"agent": dict(DOSES["agent"], vial_units=100)},  # one vial alone is a list of one, as the processor reads it
+    {"agent": dict(DOSES["agent"], vial_units=[100, 100])},
+    {"injections": [{"muscle": "procerus", "units": 5, "sites": None}]},
+])
+def test_plain_json_builder_equals_the_jsonld_processor_with_doses(variant, ontology):
+    """An injection's `units` is cd:doseUnits through the context scoped to `injections`, while a
+    claim line's `units` stays cd:billedUnits: the builder reads the scoped context as the
+    processor does."""
+    from rdflib import Graph
+    from rdflib.compare import isomorphic
+
+    from reasoner.intake.plain import plain_graph, with_positions
+
+    doc = with_positions(dict(DOSES, **variant))
+    processed = Graph().parse(data=json.dumps(dict(doc, **{"@context": ontology.context})), format="json-ld",
+                              base="https://w3id.org/chemoden/session/")
+    built = plain_graph(doc, ontology.context)
+    assert isomorphic(built, processed)
+    from reasoner.core.vocab import CD
+
+    assert {str(o) for o in built.objects(None, CD.billedUnits)} == {"1", "51"}
+    assert len(set(built.objects(None, CD.doseUnits))) == len(doc["injections"])
+
+
+def test_the_doses_read_the_same_in_every_form(ontology):
+    """Plain JSON, JSON-LD through the shipped context and Turtle give one resolved session,
+    the numbers in one form whatever way they were written (20.50 is 20.5)."""
+    from rdflib.compare import isomorphic
+
+    plain = read_bytes(json.dumps(DOSES), ontology)[0]
+    positioned = dict(DOSES, injections=[dict(i, position=n) for n, i in enumerate(DOSES["injections"])],
+                      billed=[dict(b, position=n) for n, b in enumerate(DOSES["billed"])])
+    jsonld = read_bytes(json.dumps(dict(positioned, **{"@context": ontology.context,
+                                                       "@id": "https://w3id.org/chemoden/session/doses"})), ontology)[0]
+    turtle = read_bytes(DOSES_TTL, ontology)[0]
+    assert isomorphic(plain.graph, jsonld.graph) and isomorphic(plain.graph, turtle.graph)
+    assert [ln["units"] for ln in plain.claim] == [1, 51]
+    assert _lines([code(turtle, ontology)]) == _lines([code(plain, ontology)])

@@ -83,6 +83,26 @@ CASES = [
      "claim line cd:diagnosisPointer", "found 13", False),
     ("json-five-pointers", plain(billed=[{"code": "64616", "diagnosis_pointers": [1, 2, 3, 4, 5]}]),
      "billed[0].diagnosis_pointers", "each a whole number from 1 to 12, found 5: 1, 2, 3, 4, 5", False),
+    ("turtle-two-doses", TTL + 's:x cd:hasInjection [ cd:muscleName "procerus" ; cd:doseUnits 5, 10 ] .',
+     "injection cd:doseUnits", "found 2: 10, 5", False),
+    ("turtle-dose-as-text", TTL + 's:x cd:hasInjection [ cd:muscleName "procerus" ; cd:doseUnits "5 U" ] .',
+     "injection cd:doseUnits", 'more than 0 and at most 100,000, found "5 U"', False),
+    ("turtle-sites-fractional", TTL + 's:x cd:hasInjection [ cd:muscleName "procerus" ; cd:siteCount 2.5 ] .',
+     "injection cd:siteCount", "from 1 to 100, found 2.5", False),
+    ("turtle-lot-as-a-number", TTL + 's:x cd:hasInjection [ cd:muscleName "procerus" ] ;'
+     ' cd:agent [ cd:productName "Botox" ; cd:unitsAdministered 5 ; cd:lotNumber 881003 ] .',
+     "agent cd:lotNumber", "found 881003", False),
+    ("turtle-21-vial-sizes", TTL + 's:x cd:hasInjection [ cd:muscleName "procerus" ] ;'
+     ' cd:agent [ cd:productName "Botox" ; cd:unitsAdministered 5 ; cd:vialUnits '
+     + ", ".join(str(n) for n in range(1, 22)) + " ] .",
+     "agent cd:vialUnits", "found 21", False),
+    # an injection's units through the context scoped to injections: named as the JSON key
+    ("json-injection-units-over-the-bound", plain(injections=[{"id": "i1", "muscle": "procerus", "units": 100001}]),
+     "injections[0].units", "at most 100,000, found 100001", False),
+    ("json-vial-of-zero-units", plain(agent={"product": "Botox", "units_administered": 5, "vial_units": [100, 0]}),
+     "agent.vial_units", "each more than 0 and at most 100,000, found 0", False),
+    ("json-lot-with-a-space", plain(agent={"product": "Botox", "units_administered": 5, "lot": "C 12"}),
+     "agent.lot", 'hyphens, found "C 12"', False),
 ]
 IDS = [c[0] for c in CASES]
 

@@ -7,6 +7,7 @@ import datetime
 import hashlib
 import hmac
 import json
+import re
 from dataclasses import dataclass, field
 
 from rdflib import Graph, Literal, URIRef
@@ -31,6 +32,20 @@ MAX_DIAGNOSES = 12
 MAX_POINTERS = 4
 MAX_PATIENT_ID = 128  # characters of an opaque patient identifier
 EARLIEST_DATE = datetime.date(2000, 1, 1)  # of service; the latest is a day after today
+# Bounds on the doses, sites and vials documented, far above any real session, so that a slip (a
+# lot number or an NDC typed into units) is caught: not dosing rules.
+MAX_DOSE_UNITS = 100_000  # product units into one target on one side, and in one vial
+MAX_SITES = 100  # needle sites in one target on one side
+MAX_VIALS_OPENED = 20
+MAX_LOT_NUMBER = 40  # characters
+LOT_NUMBER = re.compile(rf"[A-Za-z0-9-]{{1,{MAX_LOT_NUMBER}}}")  # as printed on a vial's label
+
+# What the dose, site, lot and vial fields must be: one text for every input form (the plain JSON
+# checks and resolution say the same)
+DOSE_UNITS = f"a number of product units, more than 0 and at most {MAX_DOSE_UNITS:,}"
+SITE_COUNT = f"a whole number of injection sites from 1 to {MAX_SITES}"
+LOT_TEXT = f"a lot number of 1 to {MAX_LOT_NUMBER} letters, digits and hyphens"
+VIAL_UNITS = f"the labelled units of each vial opened, more than 0 and at most {MAX_DOSE_UNITS:,}"
 
 
 @dataclass

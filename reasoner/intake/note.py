@@ -892,7 +892,7 @@ class Reader:
                 item: dict = {"id": f"i{len(out) + 1}", "muscle": f.target.label}
                 if side is not None and not f.target.midline:  # a midline target has no side
                     item["side"] = side
-                if units is not None:
+                if units is not None and units > 0:
                     item["units"] = _number(units)
                 if f.sites is not None:
                     item["sites"] = f.sites

@@ -11,12 +11,22 @@ from rdflib.namespace import RDF, XSD
 
 from ..core.errors import InputError, InputErrors
 from ..core.vocab import CD
-from .model import MAX_DIAGNOSES, MAX_POINTERS, check_injection_count, show
+from .model import (
+    DOSE_UNITS,
+    LOT_TEXT,
+    MAX_DIAGNOSES,
+    MAX_POINTERS,
+    MAX_VIALS_OPENED,
+    SITE_COUNT,
+    VIAL_UNITS,
+    check_injection_count,
+    show,
+)
 
 SESSION_FIELDS = ("id", "setting", "approach", "guidance", "indication", "profile", "patient", "date", "diagnoses",
                   "injections", "agent", "billed")
-INJECTION_FIELDS = ("id", "muscle", "side")
-AGENT_FIELDS = ("product", "ndc", "units_administered", "units_discarded")
+INJECTION_FIELDS = ("id", "muscle", "side", "units", "sites")
+AGENT_FIELDS = ("product", "ndc", "units_administered", "units_discarded", "lot", "vial_units")
 BILLED_FIELDS = ("code", "units", "modifiers", "ndc", "diagnosis_pointers")
 # Descriptive fields a record may carry; read into the graph, not used for coding.
 EXTRA_SESSION_FIELDS = ("notes", "encounter", "provider")
@@ -104,6 +114,11 @@ def _check_injection(inj, where: str, bad) -> bool:
         note(f"must be left, right or bilateral, found {inj['side']!r}", f"{where}.side")
     if "id" in inj and (not isinstance(inj["id"], (str, int)) or inj["id"] == ""):
         note(f"must be a non-empty text, found {inj['id']!r}", f"{where}.id")
+    # the kind of value only: resolution checks the bounds in every input form
+    if inj.get("units") is not None and not _is_number(inj["units"]):
+        note(f"must be {DOSE_UNITS}, found {show(inj['units'])}", f"{where}.units")
+    if inj.get("sites") is not None and not _is_whole(inj["sites"]):
+        note(f"must be {SITE_COUNT}, found {show(inj['sites'])}", f"{where}.sites")
     return not found
 
 
@@ -162,54 +177,59 @@ def plain_graph(doc: dict, context: dict) -> Graph:
 def plain_triples(doc: dict, context: dict, root: BNode | None = None) -> list[tuple]:
     """The triples of plain_graph, as a list (the session's node `root` when given)."""
     graph: list[tuple] = []
-    iris, typed, lists = _context_terms(context)
 
-    def iri(key: str) -> URIRef:
+    def iri(key: str, terms) -> URIRef:
+        iris = terms[0]
         term = iris.get(key)
         if term is None:
             term = iris[key] = URIRef(str(CD) + key)
         return term
 
-    def literal(key: str, value):
+    def literal(key: str, value, terms):
+        typed = terms[1]
         try:
             return _cached_literal(typed.get(key), type(value), value)
         except TypeError:  # not hashable: never the case for JSON scalars, but never fail on it
             return _literal(typed.get(key), value)
 
-    def term(key: str, item):
+    def term(key: str, item, terms):
         if isinstance(item, dict):
-            return node(item)
+            return node(item, None, terms)
         if isinstance(item, list):  # a list inside a list: a list of its own, as JSON-LD 1.1 reads it
-            return collection(key, item)
-        return literal(key, item)
+            return collection(key, item, terms)
+        return literal(key, item, terms)
 
-    def collection(key: str, items: list):
+    def collection(key: str, items: list, terms):
         """An rdf:List of the items, in order (nulls left out, as the JSON-LD processor does)."""
         items = [item for item in items if item is not None]
         head = rest = RDF.nil
         for item in reversed(items):
             cell = BNode()
-            graph.append((cell, RDF.first, term(key, item)))
+            graph.append((cell, RDF.first, term(key, item, terms)))
             graph.append((cell, RDF.rest, rest))
             head = rest = cell
         return head
 
-    def node(obj: dict, subject: BNode | None = None) -> BNode:
+    def node(obj: dict, subject: BNode | None, terms) -> BNode:
         subject = subject if subject is not None else BNode()
+        lists, scoped = terms[2], terms[3]
         for key, value in obj.items():
             if key.startswith("@") or value is None:
                 continue
             if key in lists:  # "@container": "@list": one ordered list, whatever the value
-                graph.append((subject, iri(key), collection(key, value if isinstance(value, list) else [value])))
+                graph.append((subject, iri(key, terms), collection(key, value if isinstance(value, list) else [value],
+                                                                   terms)))
                 continue
+            # a term with a context of its own (JSON-LD 1.1 property-scoped): the nodes under it read by that one
+            inner = scoped.get(key, terms)
             for item in value if isinstance(value, list) else [value]:
                 if item is None:
                     continue
-                obj_term = node(item) if isinstance(item, dict) else literal(key, item)
-                graph.append((subject, iri(key), obj_term))
+                obj_term = node(item, None, inner) if isinstance(item, dict) else literal(key, item, terms)
+                graph.append((subject, iri(key, terms), obj_term))
         return subject
 
-    node(doc, root)
+    node(doc, root, _context_terms(context))
     return graph
 
 
@@ -224,21 +244,35 @@ def _cached_literal(datatype: str | None, kind: type, value) -> Literal:
     return _literal(datatype, value)
 
 
-def _context_terms(context: dict) -> tuple[dict, dict, frozenset]:
-    """The context's JSON keys as cd: IRIs, the keys typed as integers and the keys whose
-    values are ordered lists (once per context)."""
+def _context_terms(context: dict) -> tuple[dict, dict, frozenset, dict]:
+    """The context's JSON keys as cd: IRIs, the keys typed as integers, the keys whose values
+    are ordered lists, and for each key with a context of its own the same four read through
+    it (once per context)."""
     cached = _CONTEXTS.get(id(context))
     if cached is None or cached[0] is not context:
-        iris = {}
-        for key, value in context.items():
-            if key.startswith("@"):
-                continue
-            term = value["@id"] if isinstance(value, dict) else value
-            iris[key] = URIRef(str(CD) + term[3:] if term.startswith("cd:") else str(CD) + term)
-        typed = {k: v.get("@type") for k, v in context.items() if isinstance(v, dict) and "@type" in v}
-        lists = frozenset(k for k, v in context.items() if isinstance(v, dict) and v.get("@container") == "@list")
-        cached = _CONTEXTS[id(context)] = (context, iris, typed, lists)
-    return cached[1], cached[2], cached[3]
+        cached = _CONTEXTS[id(context)] = (context, _terms(context))
+    return cached[1]
+
+
+def _terms(context: dict) -> tuple[dict, dict, frozenset, dict]:
+    iris = {}
+    for key, value in context.items():
+        if key.startswith("@"):
+            continue
+        term = value["@id"] if isinstance(value, dict) else value
+        iris[key] = URIRef(str(CD) + term[3:] if term.startswith("cd:") else str(CD) + term)
+    typed = {k: v.get("@type") for k, v in context.items() if isinstance(v, dict) and "@type" in v}
+    lists = frozenset(k for k, v in context.items() if isinstance(v, dict) and v.get("@container") == "@list")
+    scoped: dict = {}
+    terms = (iris, typed, lists, scoped)
+    for key, value in context.items():
+        inner = value.get("@context") if isinstance(value, dict) else None
+        if isinstance(inner, dict):
+            # a scoped context refines the one around it (JSON-LD 1.1: its terms replace those of
+            # the same name); once applied, applying it again changes nothing
+            applied = all(context.get(k) == v for k, v in inner.items())
+            scoped[key] = terms if applied else _terms({**context, **inner})
+    return terms
 
 
 def _literal(datatype: str | None, value) -> Literal:
@@ -258,6 +292,10 @@ def _literal(datatype: str | None, value) -> Literal:
 
 def _is_number(value) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _is_whole(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _check_object(value, known: tuple, what: str, where: str, bad) -> list | None:
@@ -316,7 +354,23 @@ def _check_agent(agent, bad) -> bool:
             note(f"must be a number of product units, found {show(agent[key])}", f"agent.{key}")
     if "units_administered" not in agent and not unknown:
         note("missing: how many product units were administered", "agent.units_administered")
+    if agent.get("lot") is not None and not isinstance(agent["lot"], str):
+        note(f"must be {LOT_TEXT} written as text, found {show(agent['lot'])}", "agent.lot")
+    if agent.get("vial_units") is not None:
+        _check_vials(agent["vial_units"], note)
     return bool(found)
+
+
+def _check_vials(vials, note) -> None:
+    """The kind of each vial's units, where the list still has its order and its repeats (two
+    vials of one size are one value once in RDF); resolution checks the bounds."""
+    items = vials if isinstance(vials, list) else [vials]
+    for k, units in enumerate(items):
+        if not _is_number(units):
+            where = f"agent.vial_units[{k}]" if isinstance(vials, list) else "agent.vial_units"
+            note(f"must be {VIAL_UNITS}, found {show(units)}", where)
+    if len(items) > MAX_VIALS_OPENED:
+        note(f"{len(items)} vials is more than one session opens (at most {MAX_VIALS_OPENED})", "agent.vial_units")
 
 
 def _check_billed(billed, bad) -> list | None:

@@ -19,12 +19,21 @@ from ..core.errors import InputError, InputErrors
 from ..core.vocab import CD, SESSION_BASE
 from ..knowledge import icd10cm  # the code set is read at the first lookup: only sessions with diagnoses
 from .model import (
+    DOSE_UNITS,
     EARLIEST_DATE,
+    LOT_NUMBER,
+    LOT_TEXT,
     MAX_CLAIM_LINES,
     MAX_DIAGNOSES,
+    MAX_DOSE_UNITS,
+    MAX_LOT_NUMBER,
     MAX_PATIENT_ID,
     MAX_POINTERS,
+    MAX_SITES,
+    MAX_VIALS_OPENED,
     MAX_VIALS_PER_SESSION,
+    SITE_COUNT,
+    VIAL_UNITS,
     Facts,
     Injection,
     Session,
@@ -378,6 +387,14 @@ def _resolve_injection(graph, node, inj_iri, ident, field, out, ontology, source
     sides = None
     with problems.field():
         sides = set(_enum(ontology, graph, node, CD.side, CD.sideName, "side", source, f"{field}.side"))
+    with problems.field():
+        dose = _dose(graph, node, source, f"{field}.units")
+        if dose is not None:
+            out.add((inj_iri, CD.doseUnits, Literal(dose, datatype=XSD.decimal)))
+    with problems.field():
+        sites = _sites(graph, node, source, f"{field}.sites")
+        if sites is not None:
+            out.add((inj_iri, CD.siteCount, Literal(sites)))
     if target is None or sides is None:
         return None
     with problems.field():
@@ -426,6 +443,72 @@ def _target(graph, node, inj_iri, field, out, names, source) -> tuple:
         raise InputError("missing: name the muscle or gland injected", source=source, field=f"{field}.muscle")
     out.add((inj_iri, CD.muscle, target.iri))
     return target, side_from_name, written
+
+
+def _units(value) -> Decimal | None:
+    """A literal's number of product units when it is above 0 and at most MAX_DOSE_UNITS, in
+    its shortest form (20.50 and 20.5 are one value, written alike whatever the input form);
+    None for anything else."""
+    number = value.toPython() if isinstance(value, Literal) else None
+    if isinstance(number, bool) or not isinstance(number, (int, float, Decimal)):
+        return None
+    number = Decimal(str(number))
+    if not number.is_finite() or not 0 < number <= MAX_DOSE_UNITS:
+        return None
+    number = number.normalize()
+    return number.quantize(Decimal(1)) if number == number.to_integral_value() else number
+
+
+def _dose(graph, node, source, field) -> Decimal | None:
+    """The units injected into one target: one number above 0, at most MAX_DOSE_UNITS."""
+    values = list(graph.objects(node, CD.doseUnits))
+    _one([str(v) for v in values], source, field)
+    if not values:
+        return None
+    number = _units(values[0])
+    if number is None:
+        raise InputError(f"must be {DOSE_UNITS}, found {_shown(values[0])}", source=source, field=field)
+    return number
+
+
+def _sites(graph, node, source, field) -> int | None:
+    values = list(graph.objects(node, CD.siteCount))
+    _one([str(v) for v in values], source, field)
+    if not values:
+        return None
+    number = values[0].toPython() if isinstance(values[0], Literal) else None
+    if not _whole(number) or not 1 <= number <= MAX_SITES:
+        raise InputError(f"must be {SITE_COUNT}, found {_shown(values[0])}", source=source, field=field)
+    return int(number)
+
+
+def _lot(graph, node, source) -> str | None:
+    """The lot number exactly as written (a number is refused: it would lose leading zeros)."""
+    values = list(graph.objects(node, CD.lotNumber))
+    _one([str(v) for v in values], source, "agent.lot")
+    if not values:
+        return None
+    value = values[0]
+    if not isinstance(value, Literal) or value.datatype not in (None, XSD.string) or value.language:
+        raise InputError(f"must be {LOT_TEXT} written as text, found {_shown(value)}", source=source, field="agent.lot")
+    if not LOT_NUMBER.fullmatch(value):
+        length = f" ({len(value)} characters)" if len(value) > MAX_LOT_NUMBER else ""
+        raise InputError(f"must be {LOT_TEXT}, found {_shown(value)}{length}", source=source, field="agent.lot")
+    return str(value)
+
+
+def _vials(graph, node, source) -> list[Decimal]:
+    """The labelled units of the vials opened, one per size (RDF holds them as a set), each
+    above 0 and at most MAX_DOSE_UNITS; every bad one named in one error."""
+    values = sorted(graph.objects(node, CD.vialUnits), key=str)
+    if len(values) > MAX_VIALS_OPENED:
+        raise InputError(f"{len(values)} vials is more than one session opens (at most {MAX_VIALS_OPENED})",
+                         source=source, field="agent.vial_units")
+    numbers = [_units(v) for v in values]
+    bad = [_shown(v) for v, n in zip(values, numbers) if n is None]
+    if bad:
+        raise InputError(f"must be {VIAL_UNITS}, found {', '.join(bad)}", source=source, field="agent.vial_units")
+    return sorted(set(numbers))
 
 
 def _number(graph, node, prop, source, field):
@@ -496,6 +579,14 @@ def _resolve_agent(graph, node, session_iri, out, ontology, source, plain, probl
     if not bad_administered and not bad_discarded:
         out.add((agent, CD.unitsAdministered, Literal(administered, datatype=XSD.decimal)))
         out.add((agent, CD.unitsDiscarded, Literal(discarded, datatype=XSD.decimal)))
+
+    with problems.field():
+        lot = _lot(graph, node, source)
+        if lot is not None:
+            out.add((agent, CD.lotNumber, Literal(lot)))
+    with problems.field():
+        for units in _vials(graph, node, source):
+            out.add((agent, CD.vialUnits, Literal(units, datatype=XSD.decimal)))
 
     with problems.field():
         texts = _text(graph, node, CD.ndcText) + _text(graph, node, CD.ndc)

@@ -317,10 +317,13 @@ class SessionValidator:
         """A property as the user wrote it: the JSON key for plain JSON, else a cd: name."""
         text = str(path)
         if plain:
-            for term, definition in self.context.items():
-                iri = definition.get("@id") if isinstance(definition, dict) else definition
-                if isinstance(iri, str) and iri.startswith("cd:") and str(CD) + iri[3:] == text:
-                    return term
+            # the context's own terms, then those of the contexts scoped to one key (an injection's units)
+            scoped = [d["@context"] for d in self.context.values() if isinstance(d, dict) and isinstance(d.get("@context"), dict)]
+            for context in [self.context, *scoped]:
+                for term, definition in context.items():
+                    iri = definition.get("@id") if isinstance(definition, dict) else definition
+                    if isinstance(iri, str) and iri.startswith("cd:") and str(CD) + iri[3:] == text:
+                        return term
             if text.startswith(str(CD)):  # an unknown JSON key, read through the context's @vocab
                 return text[len(str(CD)):]
         return "cd:" + text[len(str(CD)):] if text.startswith(str(CD)) else f"<{text}>"

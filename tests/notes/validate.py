@@ -1,9 +1,9 @@
 """Check the note corpus in tests/notes: every expected session codes without input errors.
 
 For each NAME.json: the id must be NAME and NAME.txt must exist (and every NAME.txt must have its
-NAME.json); the keys that are not part of Chemoden's session format are dropped (`expect`,
-per-injection `units` and `sites`, agent `lot` and `vial_units`; an agent whose note gives no
-dose, so no `units_administered`, is dropped whole), and the rest is coded with
+NAME.json); what is not part of Chemoden's session format is dropped (`expect`; an agent whose
+note gives no dose, so no `units_administered`, is dropped whole), and the rest, per-injection
+`units` and `sites` and agent `lot` and `vial_units` included, is coded with
 `chemoden code --format json`. Exit 0 or 1 of chemoden is fine; exit 2 (an input error) is not.
 The names listed in `expect.not_injected` must resolve too: they are coded as one more session
 per note. Everything is coded in one chemoden call.
@@ -31,18 +31,15 @@ STYLES = {"template-table": 8, "dictated-prose": 8, "bullet-list": 5, "migraine-
           "spasticity-limbs": 8, "cervical-dystonia": 6, "laryngeal": 3, "hyperhidrosis": 3,
           "pediatric": 4, "typos-abbreviations": 6, "plans-histories": 6, "other": 4, "seed": 6}
 REASONS = {"ambiguous-target", "side-missing", "dose-unattached", "unknown-target"}
-INJECTION_EXTRA = ("units", "sites")
-AGENT_EXTRA = ("lot", "vial_units")
+INJECTION_DOSES = ("units", "sites")
 
 
 def session_of(doc: dict) -> tuple[dict, list[str]]:
     """The expected session as Chemoden reads it, and remarks on what was dropped."""
     remarks = []
     session = {k: v for k, v in doc.items() if k != "expect"}
-    session["injections"] = [{k: v for k, v in inj.items() if k not in INJECTION_EXTRA}
-                             for inj in doc.get("injections", [])]
     if "agent" in doc:
-        agent = {k: v for k, v in doc["agent"].items() if k not in AGENT_EXTRA}
+        agent = doc["agent"]
         if "units_administered" in agent:
             session["agent"] = agent
         else:
@@ -65,7 +62,7 @@ def check_expect(name: str, doc: dict) -> list[str]:
         if not (isinstance(item, dict) and item.get("text") and item.get("reason") in REASONS):
             problems.append(f"{name}: bad expect.unresolved item {item!r}")
     for n, inj in enumerate(doc.get("injections", [])):
-        for key in INJECTION_EXTRA:
+        for key in INJECTION_DOSES:
             if key in inj and not (isinstance(inj[key], (int, float)) and inj[key] > 0):
                 problems.append(f"{name}: injections[{n}].{key} must be a positive number")
         if inj.get("side") == "bilateral":
