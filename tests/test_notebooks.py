@@ -14,13 +14,13 @@ NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 ARTIFACTS = ROOT / "test-artifacts" / "notebooks"
 # pictures each notebook must show (a plot that silently stopped drawing fails here)
 PICTURES = {"1-code-map": 1, "2-muscles-and-regions": 2, "3-one-session-step-by-step": 1, "4-auditing-a-batch": 3,
-            "6-a-practices-year": 4}
+            "6-a-practices-year": 4, "7-reading-a-procedure-note": 1}
 # one kernel at a time: the notebooks share the two cores with the rest of the suite
 pytestmark = pytest.mark.xdist_group("notebooks")
 
 
-def test_the_six_notebooks_are_there():
-    assert [p.name.split("-")[0] for p in NOTEBOOKS] == ["1", "2", "3", "4", "5", "6"]
+def test_the_seven_notebooks_are_there():
+    assert [p.name.split("-")[0] for p in NOTEBOOKS] == ["1", "2", "3", "4", "5", "6", "7"]
     assert set(PICTURES) <= {p.stem for p in NOTEBOOKS}
 
 

@@ -50,7 +50,7 @@ _DATES = re.compile(r"\b(\d{4})-(\d{1,2})-(\d{1,2})\b|\b(\d{1,2})/(\d{1,2})/(\d{
 _HEADING = re.compile(r"^[ \t]*(?:[-*•·]\s*|o\s+(?=[A-Za-z]))?([A-Za-z][A-Za-z0-9 /&()'’.#,-]{0,60}?)\s*(?::|\s-{1,2}\s|\s—\s)")
 _BULLET = re.compile(r"^\s*(?:[-*•·+o]|\d{1,2}[.)])\s+")
 _SENTENCE_END = re.compile(r"(?<!\be\.g)(?<!\bi\.e)(?<!\bvs)(?<!\bapprox)(?<!\bDr)(?<!\bno)(?<!\d)[.!?]"
-                           r"(?=\s+[A-Z(\[\-*•]|\s*$|[ \t]*\n)"
+                           r"(?=\s+[A-Z(\[\-*•\d]|\s*$|[ \t]*\n)"
                            r"|;|(?<=\d)\.(?=\s+[A-Z])")
 _TABLE_ROLES = {"muscle": ("muscle", "muscles", "target", "targets", "structure", "site", "location", "muscle injected",
                            "muscle group", "region", "gland"),
@@ -458,8 +458,8 @@ class Reader:
                 if _ZERO_WASTE.search(sentence):
                     m = _ZERO_WASTE.search(sentence)
                     field_doses.append(("units_discarded", 0.0, (s_start + m.start(), s_start + m.end())))
-                if re.search(r"\bper\s+(?:site|point|injection)\b|/\s*site\b|\beach site\b|\bdose per site\b",
-                             sentence, re.I):
+                if re.search(r"\bper\s+(?:site|point|injection)\b|/\s*site\b|\beach site\b|\bdose per site\b"
+                             r"|\d\s*(?:U|units?)\s+each\s*:", sentence, re.I):
                     for amount, span, per_kg in doses:
                         if span not in labelled and not per_kg and _near_per_site(text, span):
                             per_site_dose = amount
@@ -625,8 +625,10 @@ class Reader:
             return "vial_units"
         if re.match(r"\s*\+\s*\d+(?:\.\d+)?\s*(?:U|units?)\s+vials?\b", after, re.I):
             return "vial_units"
-        if re.search(r"\b(?:additional|extra|another|further)\s*$", before, re.I):
-            return None  # "an additional 50 units": a dose of its own, not a total
+        if re.search(r"\b(?:additional|extra|another|further)\s*$", before, re.I) or re.match(r"\s*each\b", after):
+            return None  # "an additional 50 units", "5 units each": doses of their own, not totals
+        if re.search(r"(?:^|[^<>!])=\s*$", before):
+            return "units_administered"  # "= 155 U": a sum
         best = None  # the nearest cue: "45 units given, 5 units wasted" labels each by its own word
         for m in mentions:
             if m.entry.kind != "field" or m.entry.value not in ("units_administered", "units_discarded"):
@@ -636,7 +638,7 @@ class Reader:
             if gap_before is not None:  # "Total 8 U/kg = 144 U": the per-kilogram dose restated
                 gap_before = re.sub(r"\d+(?:\.\d+)?\s*U\s*/\s*kg\s*=?", "", gap_before)
             if gap_before is not None and len(gap_before) <= 24 and not re.search(r"[.;]|\d\s*(?:U|units)", gap_before):
-                distance = len(gap_before) + (10 if "," in gap_before else 0)
+                distance = len(gap_before) + (10 if re.search(r",|\band\b", gap_before) else 0)
             elif gap_after is not None and len(gap_after) <= 12 and not re.search(r"[.;,]", gap_after):
                 distance = len(gap_after)
             else:
@@ -647,6 +649,11 @@ class Reader:
 
     # -- injections ---------------------------------------------------------------
     def _injections(self, today, mentions, doses, labelled, s_start, s_end, line, found, used) -> None:
+        self._before = {}
+        for b in (x for x in mentions if x.entry.kind == "side-before"):
+            after = next((t for t in today if t.start >= b.end), None)
+            if after is not None and re.fullmatch(r"\s*(?:the\s+)?", self.text[b.end:after.start]):
+                self._before[after.start] = b
         sides = [m for m in mentions if m.entry.kind == "side"]
         free = [(a, sp, kg) for a, sp, kg in doses if sp not in labelled]
         # "40 U into the left SCM, 60 U into the right splenius": each dose before its target
@@ -670,6 +677,10 @@ class Reader:
                                  text=self._clause_text(m, today, n, s_end))
                 continue
             target: Target = m.entry.value
+            after = today[n + 1] if n + 1 < len(today) else None
+            if after is not None and after.entry.kind == "target" and re.fullmatch(
+                    r"\s*(?:muscles?\s*)?\(\s*", self.text[m.end:after.start]):
+                continue  # "the levator muscle (puborectalis)": the name in brackets says which
             f = Found(target, m.written, m.start, m.end)
             if doses_first:
                 lo = today[n - 1].end if n else s_start
@@ -719,6 +730,11 @@ class Reader:
             if not evidence:  # named in passing, not as an injection
                 self.excluded.append({"text": m.written, "span": [m.start, m.end], "context": "mentioned"})
                 continue
+            if f.side is None and after is not None and after.entry.kind == "target" and re.fullmatch(
+                    r"\s*(?:,|and|&|or)\s*(?:the\s+)?", self.text[m.end:after.start]):
+                shared = self._adjacent_side(after, sides, today) or self._later_side(after, sides, today, s_end)
+                if shared is not None:  # "the adductor longus and adductor magnus on both sides"
+                    f.side, f.side_span = shared
             if f.side is None and target.laterality_matters and not target.midline:
                 self._unresolved((m.start, m.end), "side-missing", text=self._clause_text(m, today, n, s_end))
                 continue
@@ -730,7 +746,10 @@ class Reader:
         pending: list[str] = []
         for m in mentions:
             if m.entry.kind == "side":
-                pending.extend(["right", "left"] if m.entry.label == "bilateral" else [m.entry.label])
+                if m.entry.label == "bilateral":  # in the order written: "left and right upper arms"
+                    pending.extend(["left", "right"] if m.written.lower().startswith("l") else ["right", "left"])
+                else:
+                    pending.append(m.entry.label)
             elif m.entry.kind == "limb":
                 if pending:
                     self.limbs.setdefault(m.entry.value, []).extend(pending)
@@ -747,6 +766,12 @@ class Reader:
         fits = [t for t in fits if t is not None and t.region in regions]
         return fits[0] if len(fits) == 1 else None
 
+    def _later_side(self, m: Mention, sides: list[Mention], today: list[Mention], s_end: int):
+        """A side word after a target, before the next target: "adductor magnus on both sides"."""
+        nxt = min((t.start for t in today if t.start > m.end), default=s_end)
+        later = [s for s in sides if m.end <= s.start and s.end <= nxt]
+        return (later[0].entry.label, (later[0].start, later[0].end)) if later else None
+
     def _plural(self, m: Mention) -> bool:
         words = normalise(m.written).split()
         while len(words) > 1 and words[-1] in ("muscle", "muscles", "m"):
@@ -762,6 +787,9 @@ class Reader:
 
     def _adjacent_side(self, m: Mention, sides: list[Mention], today: list[Mention]):
         text = self.text
+        before = self._before.get(m.start)
+        if before is not None:  # "each axilla", "both palms"
+            return before.entry.label, (before.start, before.end)
         for k, s in enumerate(sides):
             if s.end <= m.start:
                 gap = text[s.end:m.start]
@@ -887,23 +915,24 @@ class Reader:
                     first.sites = (first.sites or 0) + part.sites
         out: list[dict] = []
         for f in merged.values():
-            units = f.units
-            for side in [f.side]:
-                item: dict = {"id": f"i{len(out) + 1}", "muscle": f.target.label}
-                if side is not None and not f.target.midline:  # a midline target has no side
-                    item["side"] = side
-                if units is not None and units > 0:
-                    item["units"] = _number(units)
-                if f.sites is not None:
-                    item["sites"] = f.sites
-                index = len(out)
-                self.spans[f"injections[{index}]"] = [f.clause]
-                self.spans[f"injections[{index}].muscle"] = [(f.start, f.end)]
-                if f.side_span:
-                    self.spans[f"injections[{index}].side"] = [f.side_span]
-                if f.dose_span:
-                    self.spans[f"injections[{index}].units"] = [f.dose_span]
-                out.append(item)
+            item: dict = {"id": f"i{len(out) + 1}", "muscle": f.target.label}
+            if f.side is not None and not f.target.midline:  # a midline target has no side
+                item["side"] = f.side
+            if f.units is not None and f.units > 0:
+                item["units"] = _number(f.units)
+            if f.sites is not None:
+                item["sites"] = f.sites
+            index = len(out)
+            clause = f.clause
+            if f.side_span and f.side_span[0] < clause[0] and "\n" not in self.text[f.side_span[0]:clause[0]]:
+                clause = (f.side_span[0], clause[1])  # "Right biceps 100 U": the side word with it
+            self.spans[f"injections[{index}]"] = [clause]
+            self.spans[f"injections[{index}].muscle"] = [(f.start, f.end)]
+            if f.side_span:
+                self.spans[f"injections[{index}].side"] = [f.side_span]
+            if f.dose_span:
+                self.spans[f"injections[{index}].units"] = [f.dose_span]
+            out.append(item)
         return out
 
     # -- single fields ----------------------------------------------------------
@@ -998,7 +1027,8 @@ def _align(text: str, cells: list[tuple[int, int]], table) -> tuple[list[tuple[i
 
 def _near_per_site(text: str, span: tuple[int, int]) -> bool:
     around = text[max(0, span[0] - 20):span[1] + 30]
-    return bool(re.search(r"per\s+(?:site|point|injection)|/\s*site|each site|dose per site", around, re.I))
+    return bool(re.search(r"per\s+(?:site|point|injection)|/\s*site|each site|dose per site", around, re.I)
+                or re.match(r"\s*each\s*:", text[span[1]:span[1] + 10]))  # "with 5 units each: procerus (1), ..."
 
 
 def _is_dilution(text: str, span: tuple[int, int]) -> bool:

@@ -76,6 +76,9 @@ def build(graph: Graph, names: NameIndex) -> Lexicon:
         for iri in _instances(graph, cls):
             for phrase in graph.objects(iri, CD.notePhrase):
                 lexicon.add(str(phrase), Entry(field_name, iri, names.name_of(iri)))
+    for iri in _instances(graph, CD.Laterality):  # side words only right before a target ("each axilla")
+        for phrase in graph.objects(iri, CD.notePhraseBefore):
+            lexicon.add(str(phrase), Entry("side-before", iri, names.name_of(iri)))
     for region in graph.subjects(RDF.type, CD.BillingRegion):  # limbs as notes name them ("both legs")
         for phrase in graph.objects(region, CD.notePhrase):
             lexicon.add(str(phrase), Entry("limb", region, str(phrase)))
