@@ -25,11 +25,11 @@ from .intake.model import Session, pseudonymise
 from .intake.read import read_bytes, read_document, read_path
 from .knowledge.ontology import Ontology
 from .knowledge.ontology import load as load_ontology
-from .surfaces.api import code, code_file, code_json, code_text
+from .surfaces.api import code, code_file, code_json, code_text, extract_note
 from .surfaces.dataset import build as build_dataset
 
 __all__ = [
     "ChemodenError", "EngineMissing", "InputError", "InputErrors", "OntologyError", "QueryError", "Ontology", "load_ontology",
-    "Coder", "Outcome", "classify", "code", "code_file", "code_json", "code_text", "trace", "build_dataset",
+    "Coder", "Outcome", "classify", "code", "code_file", "code_json", "code_text", "extract_note", "trace", "build_dataset",
     "Finding", "Line", "Result", "Session", "pseudonymise", "read_bytes", "read_document", "read_path", "__version__",
 ]
