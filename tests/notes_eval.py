@@ -67,8 +67,8 @@ class Report:
                 "counted_excluded": self.counted_excluded}
 
 
-def corpus() -> list[Path]:
-    return sorted(NOTES.glob("*.txt"))
+def corpus(folder: Path = NOTES) -> list[Path]:
+    return sorted(Path(folder).glob("*.txt"))
 
 
 def _iri(names, name):
@@ -192,8 +192,10 @@ def main() -> int:
     parser.add_argument("--show", help="print what one note (its name without .txt) extracts to")
     parser.add_argument("--json", action="store_true", help="the summary as JSON")
     parser.add_argument("--mismatches", action="store_true", help="list the notes read differently from expected")
+    parser.add_argument("--corpus", default=str(NOTES), help="the folder of notes (default tests/notes; "
+                        "tests/notes-heldout holds notes never used to tune the reader)")
     args = parser.parse_args()
-    report = evaluate(show=args.show)
+    report = evaluate(corpus(Path(args.corpus)), show=args.show)
     summary = report.summary()
     print(json.dumps(summary, indent=1) if args.json else table(summary))
     if args.mismatches:

@@ -13,6 +13,7 @@ list comes from the ontology (knowledge/reading.py); nothing here names a muscle
 from __future__ import annotations
 
 import datetime
+import difflib
 import re
 from dataclasses import dataclass, field
 
@@ -40,7 +41,7 @@ _ZERO_WASTE = re.compile(r"\b(?:no|none|nothing|zero|0\s*(?:U|units?)?)\s*(?:was
 _NDC = re.compile(r"\b(\d{4,5}-\d{3,4}-\d{1,2})\b")
 _LOT = re.compile(r"\blot\s*(?:#|no\.?|number)?\s*[:#]?\s*([A-Za-z0-9][A-Za-z0-9-]{2,39})", re.I)
 _WEIGHT = re.compile(_NUMBER + r"\s*kg\b(?!\s*/)", re.I)
-_MRN = re.compile(r"\b(?:MRN|medical record number|record number|patient id)\s*[:#]?\s*([A-Za-z0-9][A-Za-z0-9-]{2,40})",
+_MRN = re.compile(r"\b(?:MRN|medical record number|record number|patient id|pt id)\s*[:#]?\s*([A-Za-z0-9][A-Za-z0-9-]{2,40})",
                   re.I)
 _ICD = re.compile(r"(?<![A-Za-z0-9.\-])([A-TV-Za-tv-z][0-9][0-9ABab](?:\.[0-9A-Za-z]{1,4})?)(?![A-Za-z0-9\-]|\.\d)")
 _MONTHS = {m: i for i, m in enumerate(("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov",
@@ -63,6 +64,8 @@ _TABLE_ROLES = {"muscle": ("muscle", "muscles", "target", "targets", "structure"
                 "right": ("right", "r", "rt", "right u", "r u", "right units", "right side", "right dose")}
 _SIDE_FIELD = re.compile(r"(?:^\s*|[-|,;*•]\s*|\s{2,})side\s*[:=]\s*([A-Za-z/]+)?", re.I)
 _BARE_TIMES = re.compile(r"(?<![\w.])[x×]\s*(\d{1,2})\b(?!\s*(?:mL|ml|cc|vials?|weeks?|wks?|/))")
+_PLACED = re.compile(r"\b(?:placed|injected|distributed|given|infiltrated|delivered)\b[^.;]*\b(?:where|into|in|at|to)\b",
+                     re.I)
 _INJECTED = re.compile(r"\binject(?:ed|ion|ions|ing)?\b|\btreated\b|\bgiven\b|\breceived\b|\bplaced\b", re.I)
 _STOP = {"the", "of", "into", "to", "in", "at", "on", "a", "and", "with", "muscle", "muscles", "m", "side", "sided"}
 
@@ -214,8 +217,9 @@ def _mentions(text: str, tokens: list[Token], lexicon: Lexicon) -> list[Mention]
     return found
 
 
-def _heading(line_text: str, lexicon: Lexicon) -> tuple[Entry | None, int, str | None]:
-    """The section a line opens (its heading entry), where the heading ends, and a side it names."""
+def _heading(line_text: str, lexicon: Lexicon, titles_list: bool = False) -> tuple[Entry | None, int, str | None]:
+    """The section a line opens (its heading entry), where the heading ends, and a side it names.
+    titles_list: the next line is a list item, so a short line of words alone ("Right arm") titles it."""
     match = _HEADING.match(line_text)
     text, end = None, 0
     if match:
@@ -224,6 +228,8 @@ def _heading(line_text: str, lexicon: Lexicon) -> tuple[Entry | None, int, str |
         stripped = line_text.strip()
         words = stripped.split()
         if stripped and stripped.upper() == stripped and any(c.isalpha() for c in stripped) and len(words) <= 8:
+            text, end = stripped, len(line_text)
+        elif titles_list and 0 < len(words) <= 5 and re.fullmatch(r"[A-Za-z][A-Za-z /&()'-]*", stripped):
             text, end = stripped, len(line_text)
     if text is None:
         return None, 0, None
@@ -315,6 +321,7 @@ class Reader:
         self.lines = self._lines()
         self.limbs: dict = {}  # region -> sides announced for lists without sides ("both legs and the left arm")
         self.row_sides: dict = {}  # (line start, region) -> the side given to that list item
+        self.limb_sides: dict = {}  # region -> every side announced for it (one: it holds for the note)
 
     # -- structure ------------------------------------------------------------
     def _lines(self) -> list[Line]:
@@ -326,7 +333,8 @@ class Reader:
         content_seen = False
         table: tuple[list[tuple[int, int]], list[str], str] | None = None
         offset = 0
-        for raw in text.split("\n"):
+        raws = text.split("\n")
+        for number, raw in enumerate(raws):
             start, end = offset, offset + len(raw)
             offset = end + 1
             if not raw.strip():
@@ -346,7 +354,9 @@ class Reader:
                 table = (cells[0], roles, cells[1])
                 lines.append(Line(start, end, raw, context, heading_side, end - start, True))
                 continue
-            entry, heading_end, side = (None, 0, None) if table else _heading(raw, self.lexicon)
+            following = raws[number + 1] if number + 1 < len(raws) else ""
+            entry, heading_end, side = (None, 0, None) if table else _heading(
+                raw, self.lexicon, titles_list=bool(_BULLET.match(following)))
             if entry is not None:
                 context = entry
                 heading_side = side
@@ -435,7 +445,8 @@ class Reader:
         field_doses: list[tuple[str, float, tuple[int, int]]] = []
         loose_doses: list[tuple[float, tuple[int, int], Line]] = []
 
-        for s_start, s_end, line in self._sentences():
+        self._sentence_list = self._sentences()
+        for s_start, s_end, line in self._sentence_list:
             sentence = text[s_start:s_end]
             tokens = _tokens(sentence)
             for t in tokens:
@@ -503,8 +514,14 @@ class Reader:
                     self.excluded.append({"text": m.written, "span": [m.start, m.end], "context": ctx.label})
                     continue
                 today.append(m)
+            if contexts(s_start) is None or not today:
+                self._announced_limbs([m for m in mentions if m.entry.kind in ("side", "limb")], text)
+            if not today and (line.row or line.cells is not None) and contexts(s_start) is None:
+                spelled = self._misspelled(mentions, doses, labelled, s_start)
+                if spelled is not None:
+                    today.append(spelled)
+                    mentions = sorted(mentions + [spelled], key=lambda x: x.start)
             if not today:
-                self._announced_limbs(mentions, text)
                 for amount, span, _ in doses:
                     if span not in labelled and contexts(span[0]) is None:
                         loose_doses.append((amount, span, line))
@@ -523,9 +540,14 @@ class Reader:
         for _, span, line in loose_doses:
             if span in dose_spans_used:
                 continue
+            sentence = self._sentence_of(span)
+            # only a dose said to go somewhere ("50 units were placed where the tone was worst"),
+            # not one of a list whose targets sit elsewhere (a table's cells, the sentence before)
             if line.context is not None and not line.context.excludes and line.context.label in (
-                    "ProcedureContext",) and not _is_dilution(text, span):
-                self._unresolved(span, "dose-unattached")
+                    "ProcedureContext",) and not _is_dilution(text, span) and not line.row and line.cells is None \
+                    and _PLACED.search(sentence) and not re.search(r"\d\s*(?:U|units?)\b[^.;]*\d\s*(?:U|units?)\b",
+                                                                    sentence):
+                self._unresolved(span, "dose-unattached", text=self._sentence_span(span))
         injections = self._session_injections(found)
         # the drug
         for label, amount, span in field_doses:
@@ -652,13 +674,14 @@ class Reader:
         self._before = {}
         for b in (x for x in mentions if x.entry.kind == "side-before"):
             after = next((t for t in today if t.start >= b.end), None)
-            if after is not None and re.fullmatch(r"\s*(?:the\s+)?", self.text[b.end:after.start]):
+            if after is not None and re.fullmatch(r"\s*(?:the\s+)?|\s+[a-z]+(?:\s+[a-z]+){0,3}\s+of\s+the\s+",
+                                                  self.text[b.end:after.start]):  # "each anterior belly of the digastric"
                 self._before[after.start] = b
         sides = [m for m in mentions if m.entry.kind == "side"]
         free = [(a, sp, kg) for a, sp, kg in doses if sp not in labelled]
         # "40 U into the left SCM, 60 U into the right splenius": each dose before its target
         doses_first = bool(free) and free[0][1][1] <= today[0].start and line.cells is None and bool(
-            re.fullmatch(r"[^.;]{0,12}\b(?:into|to|in|for|at)\b[^.;,]{0,20}", self.text[free[0][1][1]:today[0].start]))
+            re.fullmatch(r"[^.;,:()]{0,30}\b(?:into|to|in|for|at)\b[^.;,:()]{0,25}", self.text[free[0][1][1]:today[0].start]))
         for n, m in enumerate(today):
             if m.entry.kind == "ambiguous":
                 chosen = self._by_neighbours(m, today)
@@ -704,6 +727,8 @@ class Reader:
             if side is None and line.heading_side:
                 side = (line.heading_side, None)
                 f.units_each = line.heading_side == "bilateral"  # amounts under "Both legs:" are per side
+            if side is None and len(self.limb_sides.get(target.region, ())) == 1 and not line.row:
+                side = (next(iter(self.limb_sides[target.region])), None)  # "PROCEDURE: ... the left lower extremity"
             if side is None and line.row and target.region in self.limbs:
                 key = (line.start, target.region)
                 if key not in self.row_sides and self.limbs[target.region]:
@@ -722,9 +747,18 @@ class Reader:
                         found.append(g)
                         used.add(value[1])
                 continue
+            pairs = self._side_doses(m, sides, free, f.clause, used)
+            if len(pairs) >= 2:  # "Adductor magnus: 75u R (2 sites), 75u L (2 sites)": one dose per side
+                for side_label, side_span, amount, span, sites in pairs:
+                    found.append(Found(target, m.written, m.start, m.end, side=side_label, side_span=side_span,
+                                       units=amount, units_each=True, sites=sites, dose_span=span, clause=f.clause))
+                continue
             self._dose(f, free, line, used)
             if f.side is None and not target.midline and self._plural(m):
                 f.side = "bilateral"  # a paired target named in the plural, without a side: both
+            if f.units == 0:  # "pronator teres | 0 U": named with no dose, not injected
+                self.excluded.append({"text": m.written, "span": [m.start, m.end], "context": "zero dose"})
+                continue
             evidence = (f.units is not None or f.sites is not None or f.per_kg is not None or f.side is not None
                         or line.cells is not None or line.row or _INJECTED.search(self.text, s_start, s_end))
             if not evidence:  # named in passing, not as an injection
@@ -753,6 +787,7 @@ class Reader:
             elif m.entry.kind == "limb":
                 if pending:
                     self.limbs.setdefault(m.entry.value, []).extend(pending)
+                    self.limb_sides.setdefault(m.entry.value, set()).update(pending)
                 pending = []
 
     def _by_neighbours(self, m: Mention, today: list[Mention]) -> Target | None:
@@ -765,6 +800,69 @@ class Reader:
         fits = [names.resolve_target(c).target for c in m.entry.candidates]
         fits = [t for t in fits if t is not None and t.region in regions]
         return fits[0] if len(fits) == 1 else None
+
+    def _sentence_span(self, span: tuple[int, int]) -> tuple[int, int]:
+        for start, end, _ in self._sentence_list:
+            if start <= span[0] < end:
+                return start, end
+        return span
+
+    def _sentence_of(self, span: tuple[int, int]) -> str:
+        start, end = self._sentence_span(span)
+        return self.text[start:end]
+
+    def _misspelled(self, mentions, doses, labelled, s_start) -> Mention | None:
+        """A list item or table row with a dose whose name the ontology does not know: a name one
+        spelling slip from exactly one target's is read as that target and the reading recorded
+        (provenance: settled_by_context); any other name is an unknown target, unresolved."""
+        free = [span for _, span, _ in doses if span not in labelled
+                and not re.search(r"(?:\bper|/)\s*$", self.text[max(0, span[0] - 6):span[0]])]  # a ratio's
+        if not free:
+            return None
+        head = self.text[s_start:free[0][0]]
+        words = [(w.group(), s_start + w.start(), s_start + w.end()) for w in re.finditer(r"[A-Za-z][A-Za-z'-]+", head)]
+        taken = [(m.start, m.end) for m in mentions]
+        words = [w for w in words if not any(a <= w[1] < b for a, b in taken) and w[0].lower() not in _STOP]
+        if any(normalise(w[0]) in self.lexicon.headings or self.lexicon.phrases.get(normalise(w[0])) for w in words):
+            return None  # a heading or a known word ("Dilution", "Total"), not a misspelt name
+        if not words or len(words) > 4 or sum(len(w[0]) for w in words) < 5:
+            return None
+        start, end = words[0][1], words[-1][2]
+        written = self.text[start:end]
+        key = normalise(written)
+        names = self.lexicon.names
+        close = difflib.get_close_matches(key, list(names.targets), n=3, cutoff=0.85)
+        labels = {names.targets[c].label for c in close}
+        if len(labels) == 1 and len(key) >= 6:
+            target = names.targets[close[0]]
+            self.chosen.append({"text": written, "span": [start, end], "target": target.label,
+                                "because": f"a close spelling of {close[0]!r}"})
+            return Mention(Entry("target", target, target.label), start, end, 0, 0, written)
+        suggestions = [c for c in difflib.get_close_matches(key, list(names.targets), n=3, cutoff=0.75)]
+        if suggestions:  # a name near a target's: unknown, say so (words far from any name are not one)
+            self._unresolved((start, end), "unknown-target", tuple(names.suggest(written)), text=(start, free[0][1]))
+        return None
+
+    def _side_doses(self, m: Mention, sides: list[Mention], free, clause, used) -> list:
+        """The (side, dose) pairs written side by side after a target: "75u R, 75u L", "R 5 U and L 5 U"."""
+        pairs, taken = [], set()
+        for s in sides:
+            if not (m.end <= s.start and s.end <= clause[1]) or s.entry.label == "bilateral":
+                continue
+            for amount, span, per_kg in free:
+                if span in used or span in taken or per_kg or not (clause[0] <= span[0] < clause[1]):
+                    continue
+                gap = self.text[span[1]:s.start] if span[1] <= s.start else self.text[s.end:span[0]]
+                if len(gap) <= 3 and not gap.strip(" :"):
+                    sites = _SITES.match(self.text, s.end + len(self.text[s.end:].split("(")[0]) + 1) if \
+                        self.text[s.end:s.end + 3].lstrip().startswith("(") else None
+                    pairs.append((s.entry.label, (s.start, s.end), amount, span, _count(sites.group(1)) if sites else None))
+                    taken.add(span)
+                    break
+        if len({p[0] for p in pairs}) < 2:
+            return []
+        used.update(taken)
+        return pairs
 
     def _later_side(self, m: Mention, sides: list[Mention], today: list[Mention], s_end: int):
         """A side word after a target, before the next target: "adductor magnus on both sides"."""
@@ -887,7 +985,8 @@ class Reader:
         self._each(f, clause)
 
     def _each(self, f: Found, clause: str) -> None:
-        if re.search(r"\beach\b|\bper side\b|\bapiece\b|\bper leg\b|\bper arm\b|\bper axilla\b|\bper eye\b", clause, re.I):
+        if re.search(r"\beach\b|\bea\b|\bper side\b|\bapiece\b|\bper leg\b|\bper arm\b|\bper axilla\b|\bper eye\b", clause,
+                     re.I):
             f.units_each = True
 
     def _session_injections(self, found: list[Found]) -> list[dict]:
