@@ -41,6 +41,10 @@ COMMAND_EXITS = {
              EXIT_INPUT: "a record could not be coded (DIR/load-errors.jsonl says why), or the store cannot be "
                          "used (another ontology, profile or key; another load writing it)",
              EXIT_ONTOLOGY: None, EXIT_INTERNAL: None},
+    "extract": {EXIT_OK: "every note read with nothing unresolved",
+                EXIT_INPUT: "a note has unresolved items (each on stderr with its line and column; the session is "
+                            "still printed), or cannot be read",
+                EXIT_ONTOLOGY: None, EXIT_INTERNAL: None},
     "export": {EXIT_OK: "written", EXIT_INPUT: "no store there, or OUTPUT cannot be written", EXIT_INTERNAL: None},
     "profiles": {EXIT_OK: "listed", EXIT_ONTOLOGY: None, EXIT_INTERNAL: None},
     "query": {EXIT_OK: "answered", EXIT_INPUT: "a refused or malformed query, a bad option, or a session that "
