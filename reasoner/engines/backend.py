@@ -9,7 +9,7 @@ from __future__ import annotations
 from functools import cache
 
 from rdflib import BNode, Graph, Literal, URIRef
-from rdflib.namespace import XSD
+from rdflib.namespace import RDF, XSD
 from rdflib.plugins.sparql import prepareQuery
 from rdflib.term import Node
 
@@ -37,6 +37,11 @@ class RdflibBackend:
     def select(self, query, terms: bool = False) -> list[dict]:
         prepared = query.prepared if hasattr(query, "prepared") else _prepared(query)
         return [{k: v for k, v in row.asdict().items() if v is not None} for row in self.graph.query(prepared)]
+
+    def classification(self, query, iris) -> list[tuple]:
+        """The (x, p, o) rows of derive.CLASSIFICATION whose x is one of `iris`."""
+        rows = self.select(query)
+        return [(row["x"], row["p"], row["o"]) for row in rows if str(row["x"]) in iris]
 
 
 # --- Oxigraph ------------------------------------------------------------------
@@ -104,6 +109,10 @@ def _lexical(term) -> str:
     return term.value
 
 
+_CD = "https://w3id.org/chemoden#"
+_RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
+
+
 class OxigraphBackend:
     def __init__(self, store):
         self.store = store
@@ -132,4 +141,33 @@ class OxigraphBackend:
                 if value is not None:
                     row[name] = convert(value)
             rows.append(row)
+        return rows
+
+    def classification(self, query, iris) -> list[tuple]:
+        """What derive.CLASSIFICATION finds for `iris` (sessions and their injections: {IRI
+        text: ...}), as rdflib terms, by index lookups on each node: half the time of the
+        query and of making its rows rdflib terms. The same rows: x is a session (a
+        cd:Session) or an injection (the object of cd:hasInjection); its rows are its cd:
+        types, its cd:extremity and its cd:onSide."""
+        import pyoxigraph as ox
+
+        quads, default = self.store.quads_for_pattern, ox.DefaultGraph()
+        rdf_type, session = ox.NamedNode(_RDF_TYPE), ox.NamedNode(_CD + "Session")
+        has_injection = ox.NamedNode(_CD + "hasInjection")
+        others = [(ox.NamedNode(_CD + name), URIRef(_CD + name)) for name in ("extremity", "onSide")]
+        terms: dict = {}  # types and sides recur in every session: each made once
+        rows = []
+        for iri in iris:
+            x = ox.NamedNode(iri)
+            if not (any(quads(x, rdf_type, session, default)) or any(quads(None, has_injection, x, default))):
+                continue
+            subject = URIRef(iri)
+            for quad in quads(x, rdf_type, None, default):
+                o = quad.object
+                if isinstance(o, ox.NamedNode) and o.value.startswith(_CD):
+                    rows.append((subject, RDF.type, terms.get(o) or terms.setdefault(o, URIRef(o.value))))
+            for p, predicate in others:
+                for quad in quads(x, p, None, default):
+                    o = quad.object
+                    rows.append((subject, predicate, terms.get(o) or terms.setdefault(o, from_oxigraph(o))))
         return rows
