@@ -90,6 +90,49 @@ def to_quads(triples, graph=None) -> list:
     return out
 
 
+# N-Triples text of rdflib terms, for N-Quads written as text (a load's workers write every
+# session's graphs): no Oxigraph term, quad or serialiser per triple. Two terms get the same
+# text exactly when rdflib finds them equal (a literal keeps an explicit xsd:string, its
+# language tag is lower-cased as rdflib compares it), so sets of lines dedupe as sets of
+# triples did; the N-Quads parser reads the text into the terms to_oxigraph makes. IRIs and
+# blank node labels are checked by Oxigraph once each, as to_oxigraph would check them.
+_IRI_TEXT: dict = {}
+_BLANK_TEXT: dict = {}
+_ESCAPES = str.maketrans({"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r"})
+
+
+def _checked(texts: dict, value: str) -> str:
+    import pyoxigraph as ox
+
+    if len(texts) > _TERMS_BOUND:
+        texts.clear()
+    text = texts[value] = str(ox.NamedNode(value) if texts is _IRI_TEXT else ox.BlankNode(value))
+    return text
+
+
+def nt(term) -> str:
+    """The N-Triples text of an rdflib term."""
+    if isinstance(term, URIRef):
+        value = str(term)  # a plain str: a dict lookup by the URIRef would call its Python __eq__
+        return _IRI_TEXT.get(value) or _checked(_IRI_TEXT, value)
+    if isinstance(term, BNode):
+        value = str(term)
+        return _BLANK_TEXT.get(value) or _checked(_BLANK_TEXT, value)
+    text = f'"{str(term).translate(_ESCAPES)}"'
+    if term.language:
+        return f"{text}@{term.language.lower()}"
+    if term.datatype is not None:
+        value = str(term.datatype)
+        return f"{text}^^{_IRI_TEXT.get(value) or _checked(_IRI_TEXT, value)}"
+    return text
+
+
+def nt_line(triple) -> str:
+    """A triple as the text of an N-Triples line, without the final ' .'"""
+    s, p, o = triple
+    return f"{nt(s)} {nt(p)} {nt(o)}"
+
+
 def from_oxigraph(term):
     import pyoxigraph as ox
 
