@@ -283,8 +283,12 @@ def test_the_loads_nquads_text_holds_the_graphs_as_quads(ontology):
            for o in (Literal('say "hi"\\ \n\r\t end'), Literal("x", lang="EN-gb"), Literal("5", datatype=XSD.string),
                      Literal(5), Literal(2.5), Literal("é ✓"), BNode("b1"), URIRef("https://example.org/é"))]
     assert parsed([nt_line(t) for t in odd]) == set(to_quads(odd))
-    with pytest.raises(ValueError):
-        nt(URIRef("https://example.org/a b"))  # refused, as to_quads refuses it
+    # refused, as to_quads refuses them: the store's parser reads the text without checking it
+    for bad in (URIRef("https://example.org/a b"), Literal("x", lang="abcdefghijk"), BNode("a b")):
+        with pytest.raises(ValueError):
+            to_quads([(URIRef("https://example.org/s"), URIRef("https://example.org/p"), bad)])
+        with pytest.raises(ValueError):
+            nt(bad)
 
     known = ontology_graphs(ontology)[2]
     known_lines = {nt_line(t) for t in known}

@@ -94,10 +94,12 @@ def to_quads(triples, graph=None) -> list:
 # session's graphs): no Oxigraph term, quad or serialiser per triple. Two terms get the same
 # text exactly when rdflib finds them equal (a literal keeps an explicit xsd:string, its
 # language tag is lower-cased as rdflib compares it), so sets of lines dedupe as sets of
-# triples did; the N-Quads parser reads the text into the terms to_oxigraph makes. IRIs and
-# blank node labels are checked by Oxigraph once each, as to_oxigraph would check them.
+# triples did; the N-Quads parser reads the text into the terms to_oxigraph makes. IRIs, blank
+# node labels and language tags are checked by Oxigraph once each, as to_oxigraph would check
+# them: the text is valid, and the store's parser need not check it again (lenient).
 _IRI_TEXT: dict = {}
 _BLANK_TEXT: dict = {}
+_LANGUAGE_TEXT: dict = {}
 _ESCAPES = str.maketrans({"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r"})
 
 
@@ -106,7 +108,13 @@ def _checked(texts: dict, value: str) -> str:
 
     if len(texts) > _TERMS_BOUND:
         texts.clear()
-    text = texts[value] = str(ox.NamedNode(value) if texts is _IRI_TEXT else ox.BlankNode(value))
+    if texts is _IRI_TEXT:
+        text = str(ox.NamedNode(value))
+    elif texts is _BLANK_TEXT:
+        text = str(ox.BlankNode(value))
+    else:
+        text = ox.Literal("", language=value).language  # lower case, as Oxigraph keeps it
+    texts[value] = text
     return text
 
 
@@ -120,7 +128,8 @@ def nt(term) -> str:
         return _BLANK_TEXT.get(value) or _checked(_BLANK_TEXT, value)
     text = f'"{str(term).translate(_ESCAPES)}"'
     if term.language:
-        return f"{text}@{term.language.lower()}"
+        language = term.language
+        return f"{text}@{_LANGUAGE_TEXT.get(language) or _checked(_LANGUAGE_TEXT, language)}"
     if term.datatype is not None:
         value = str(term.datatype)
         return f"{text}^^{_IRI_TEXT.get(value) or _checked(_IRI_TEXT, value)}"
