@@ -262,3 +262,41 @@ def test_resume_skips_what_the_store_holds(store, tmp_path):
     proc = chemoden("load", path, "--store", copy, "--resume", "--jobs", "1")
     assert "1 coded" in proc.stderr and "5 already in the store (resumed)" in proc.stderr, proc.stderr
     assert "the store holds 6 sessions" in proc.stderr
+
+
+def test_the_loads_nquads_text_holds_the_graphs_as_quads(ontology):
+    """A load's workers write each session's graphs as N-Quads text (engines/backend.py: nt):
+    read back, the same quads the rdflib triples make through to_quads, however odd a literal."""
+    import pyoxigraph as ox
+    from rdflib import BNode, Literal, URIRef
+    from rdflib.namespace import XSD
+
+    from reasoner.coding.entry import Coder
+    from reasoner.engines.backend import nt, nt_line, to_quads
+    from reasoner.intake.files import sources
+    from reasoner.surfaces.dataset import ontology_graphs, result_graphs
+
+    def parsed(lines: list[str]) -> set:
+        return set(ox.parse(input="".join(f"{line} .\n" for line in lines).encode(), format=ox.RdfFormat.N_TRIPLES))
+
+    odd = [(URIRef("https://example.org/s"), URIRef("https://example.org/p"), o)
+           for o in (Literal('say "hi"\\ \n\r\t end'), Literal("x", lang="EN-gb"), Literal("5", datatype=XSD.string),
+                     Literal(5), Literal(2.5), Literal("é ✓"), BNode("b1"), URIRef("https://example.org/é"))]
+    assert parsed([nt_line(t) for t in odd]) == set(to_quads(odd))
+    # refused, as to_quads refuses them: the store's parser reads the text without checking it
+    for bad in (URIRef("https://example.org/a b"), Literal("x", lang="abcdefghijk"), BNode("a b")):
+        with pytest.raises(ValueError):
+            to_quads([(URIRef("https://example.org/s"), URIRef("https://example.org/p"), bad)])
+        with pytest.raises(ValueError):
+            nt(bad)
+
+    known = ontology_graphs(ontology)[2]
+    known_lines = {nt_line(t) for t in known}
+    outcomes = list(Coder(ontology).code(sources([str(HISTORY)])))
+    assert outcomes and all(o.error is None for o in outcomes)
+    for outcome in outcomes:
+        terms = result_graphs(outcome.results[0], known)
+        text = result_graphs(outcome.results[0], known_lines, nt_line)
+        for part in terms:
+            assert len(text[part]) == len(terms[part]), part
+            assert parsed(text[part]) == set(to_quads(terms[part])), part

@@ -173,10 +173,8 @@ def derive(backend, sessions: list[Session], ontology, classification: bool = Tr
     if classification:
         owner = {str(i.iri): str(s.iri) for s in sessions for i in s.injections}
         owner.update({key: key for key in by_key})
-        for row in backend.select(CLASSIFICATION, terms=True):
-            key = owner.get(str(row["x"]))
-            if key is not None:
-                classified[key].append((row["x"], row["p"], row["o"]))
+        for x, p, o in backend.classification(CLASSIFICATION, owner):
+            classified[owner[str(x)]].append((x, p, o))
     return [Result(session=s, lines=lines[str(s.iri)], conflicts=conflicts[str(s.iri)] + audits[str(s.iri)],
                    notes=notes[str(s.iri)], classification=classified[str(s.iri)], audited=bool(s.claim))
             for s in sessions]

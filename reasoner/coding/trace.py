@@ -142,6 +142,10 @@ class _Recorder:
     def add(self, triples) -> None:
         self.backend.add(triples)
 
+    def classification(self, query, iris) -> list[tuple]:
+        self.finish()
+        return self.backend.classification(query, iris)
+
     def select(self, query, terms: bool = False) -> list[dict]:
         self.finish()
         rows = self.backend.select(query, terms)

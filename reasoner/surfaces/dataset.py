@@ -141,18 +141,24 @@ def ontology_graphs(ontology, engine: str = "auto") -> tuple[list, list, set]:
 _ONTOLOGY_GRAPHS: dict = {}
 
 
-def result_graphs(result, known: set) -> dict[str, list]:
+def result_graphs(result, known: set, text=None) -> dict[str, list]:
     """A coded session's three graphs (asserted, inferred, result); none repeats a triple of the
-    ontology's graphs (`known`) or of the others."""
+    ontology's graphs (`known`) or of the others. With `text` (engines/backend.py: nt_line),
+    each graph is its triples' N-Triples lines and `known` the ontology's: what a load writes."""
     session = result.session
-    own = set(session.triples)  # what session.graph holds, without building the rdflib graph
-    own.update(getattr(session, "provenance", ()))  # a note's annotations: kept, not reasoned over
-    inferred = {t for t in result.classification if t not in own and t not in known}
+    line = text or _itself
+    own = set(map(line, session.triples))  # what session.graph holds, without building the rdflib graph
+    own.update(map(line, getattr(session, "provenance", ())))  # a note's annotations: kept, not reasoned over
+    inferred = {t for t in map(line, result.classification) if t not in own and t not in known}
     # the result's own triples, in the order made, each once (no rdflib graph built: a load's
     # workers make these for every session)
-    result_triples = [t for t in dict.fromkeys(result.result_triples())
+    result_triples = [t for t in dict.fromkeys(map(line, result.result_triples()))
                       if t not in own and t not in inferred and t not in known]
     return {"asserted": list(own), "inferred": list(inferred), "result": result_triples}
+
+
+def _itself(triple):
+    return triple
 
 
 def add_result(dataset: Dataset, result, known: set) -> None:
