@@ -22,12 +22,17 @@ pytestmark = pytest.mark.xdist_group("packaging")
 
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory) -> Path:
+    # Built from a copy: setuptools writes its scratch folder (build/) into the source tree, and a
+    # stale or concurrent one in the checkout breaks the build ("File exists", "Directory not empty").
+    source = tmp_path_factory.mktemp("source") / "chemoden"
+    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(
+        ".git", ".venv", "build", "dist", "*.egg-info", "__pycache__", ".pytest_cache", "node_modules",
+        "test-artifacts", ".ruff_cache", ".hypothesis", ".import_linter_cache"))
     out = tmp_path_factory.mktemp("wheel")
-    proc = subprocess.run([sys.executable, "-m", "pip", "wheel", str(ROOT), "--no-deps", "-w", str(out), "-q"],
+    proc = subprocess.run([sys.executable, "-m", "pip", "wheel", str(source), "--no-deps", "-w", str(out), "-q"],
                           capture_output=True, text=True, cwd=out)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "absent from the packages configuration" not in proc.stderr, proc.stderr
-    shutil.rmtree(ROOT / "build", ignore_errors=True)  # setuptools' scratch folder in the checkout
     return next(out.glob("chemoden-*.whl"))
 
 
