@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime
 import difflib
+import functools
 import re
 from dataclasses import dataclass, field
 
@@ -33,16 +34,8 @@ _TIMES = re.compile(r"^\s*(?:x|×|X|\*)\s*" + _NUMBER + r"(?!\s*(?:mL|ml|cc|mg|k
 _WORDS = {w: n for n, w in enumerate(("one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
                                        "eleven", "twelve"), start=1)} | {"single": 1, "a": 1}
 _COUNT = r"(\d+|" + "|".join(_WORDS) + r")"
-_SITES = re.compile(r"\b" + _COUNT + r"\s*(?:separate\s+|injection\s+|different\s+)?(?:sites?|points?|injections?|spots?|aliquots?)\b", re.I)
-_TIMES_SITES = re.compile(_NUMBER + r"\s*(?:sites?|points?|injections?)?\s*(?:x|×|X)\s*" + _NUMBER
-                          + r"\s*(?:U|IU|u|[Uu]nits?)(?![A-Za-z])")
-_ZERO_WASTE = re.compile(r"\b(?:no|none|nothing|zero|0\s*(?:U|units?)?)\s*(?:was\s+|were\s+)?(?:wasted|discarded|waste|wastage)\b"
-                         r"|\b(?:waste|wastage|wasted|discarded)\s*[:=]?\s*(?:none|nil|0(?!\.\d)(?:\s*U)?)\b", re.I)
 _NDC = re.compile(r"\b(\d{4,5}-\d{3,4}-\d{1,2})\b")
-_LOT = re.compile(r"\blot\s*(?:#|no\.?|number)?\s*[:#]?\s*([A-Za-z0-9][A-Za-z0-9-]{2,39})", re.I)
 _WEIGHT = re.compile(_NUMBER + r"\s*kg\b(?!\s*/)", re.I)
-_MRN = re.compile(r"\b(?:MRN|medical record number|record number|patient id|pt id)\s*[:#]?\s*([A-Za-z0-9][A-Za-z0-9-]{2,40})",
-                  re.I)
 _ICD = re.compile(r"(?<![A-Za-z0-9.\-])([A-TV-Za-tv-z][0-9][0-9ABab](?:\.[0-9A-Za-z]{1,4})?)(?![A-Za-z0-9\-]|\.\d)")
 _MONTHS = {m: i for i, m in enumerate(("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov",
                                        "dec"), start=1)}
@@ -63,11 +56,84 @@ _TABLE_ROLES = {"muscle": ("muscle", "muscles", "target", "targets", "structure"
                 "left": ("left", "l", "lt", "left u", "l u", "left units", "left side", "left dose"),
                 "right": ("right", "r", "rt", "right u", "r u", "right units", "right side", "right dose")}
 _SIDE_FIELD = re.compile(r"(?:^\s*|[-|,;*•]\s*|\s{2,})side\s*[:=]\s*([A-Za-z/]+)?", re.I)
-_BARE_TIMES = re.compile(r"(?<![\w.])[x×]\s*(\d{1,2})\b(?!\s*(?:mL|ml|cc|vials?|weeks?|wks?|/))")
 _PLACED = re.compile(r"\b(?:placed|injected|distributed|given|infiltrated|delivered)\b[^.;]*\b(?:where|into|in|at|to)\b",
                      re.I)
 _INJECTED = re.compile(r"\binject(?:ed|ion|ions|ing)?\b|\btreated\b|\bgiven\b|\breceived\b|\bplaced\b", re.I)
 _STOP = {"the", "of", "into", "to", "in", "at", "on", "a", "and", "with", "muscle", "muscles", "m", "side", "sided"}
+
+
+def _words(phrases) -> str:
+    """A regular expression matching any of the phrases (longest first): the words with any
+    whitespace between them, a punctuation mark ("lot #") with or without a space before it."""
+    parts = []
+    for phrase in sorted({p.lower() for p in phrases}, key=lambda p: (-len(p), p)):
+        tokens = re.findall(r"\w+|[^\w\s]", phrase)
+        pattern = ""
+        for k, token in enumerate(tokens):
+            if k:
+                pattern += r"\s+" if tokens[k - 1][-1].isalnum() and token[0].isalnum() else r"\s*"
+            pattern += re.escape(token)
+        if pattern:
+            parts.append(pattern)
+    return "(?:" + "|".join(parts) + ")" if parts else "(?!)"
+
+
+class Patterns:
+    """The reader's patterns for the words of ontology/reading.ttl's field cues (lexicon.cues):
+    site counts, per site and per side amounts, vials, waste, the lot, the patient, the date of
+    service, the lines of diagnoses and the indication. What is not a word (numbers, units,
+    punctuation) is written here."""
+
+    def __init__(self, cues: dict[str, tuple[str, ...]]):
+        sites = _words(cues.get("sites", ()))
+        qualifier = _words(cues.get("sites qualifier", ()))
+        per_site = _words(cues.get("per site", ()))
+        each = _words(cues.get("each", ()))
+        vial = _words(cues.get("vial_units", ()))
+        discarded = _words(cues.get("units_discarded", ()))
+        # "4 sites", "three separate injection points", "a site"
+        self.sites = re.compile(r"\b" + _COUNT + r"\s*(?:" + qualifier + r"\s+)?" + sites + r"\b", re.I)
+        # "2 sites x 4 U", "4 x 5 units": sites times the amount per site
+        self.times_sites = re.compile(_NUMBER + r"\s*(?i:" + sites + r")?\s*(?:x|×|X)\s*" + _NUMBER
+                                      + r"\s*(?:U|IU|u|[Uu]nits?)(?![A-Za-z])")
+        # "x3" after a target: its sites (not "x 2 vials", "x 3 weeks")
+        self.bare_times = re.compile(r"(?<![\w.])[x×]\s*(\d{1,2})\b(?!\s*(?:mL|ml|cc|(?i:" + vial + r")|weeks?|wks?|/))")
+        self.times_vials = re.compile(r"\s*(?:x|×|X)\s*\d+\s*(?:(?i:" + vial + r")|mL)")
+        # "none wasted", "0 U discarded", "Waste: 0"
+        self.zero_waste = re.compile(r"\b(?:no|none|nothing|zero|0\s*(?:U|units?)?)\s*(?:was\s+|were\s+)?" + discarded
+                                     + r"\b|\b" + discarded + r"\s*[:=]?\s*(?:none|nil|0(?!\.\d)(?:\s*U)?)\b", re.I)
+        # an amount per site: in a sentence, near a dose, right after a dose; "5 U each: procerus (1), ..."
+        self.per_site_sentence = re.compile(r"\b" + per_site + r"\b|/\s*" + sites + r"\b|\d\s*(?:U|units?)\s+" + each
+                                            + r"\s*:", re.I)
+        self.per_site_near = re.compile(r"\b" + per_site + r"|/\s*" + sites, re.I)
+        self.per_site_after = re.compile(r"\s*(?:/\s*" + sites + r"|" + per_site + r")\b", re.I)
+        self.each_list = re.compile(r"\s*" + each + r"\s*:", re.I)
+        # an amount for each side ("25 U each", "10 U per leg")
+        self.each = re.compile(r"\b" + each + r"\b", re.I)
+        self.each_after = re.compile(r"\s*" + each + r"\b", re.I)
+        # a vial's size: "100 U vial", "vial: 100 U", "2 vials x 200 U", "100 U + 50 U vials"
+        self.vial_after = re.compile(r"\s*(?:\(|\[)?\s*" + vial + r"\b", re.I)
+        self.vial_before = re.compile(r"\b" + vial + r"\s*(?:x\s*\d+\s*)?(?:of|x|:)?\s*$", re.I)
+        self.vial_added = re.compile(r"\s*\+\s*\d+(?:\.\d+)?\s*(?:U|units?)\s+" + vial + r"\b", re.I)
+        self.vials_times = re.compile(r"\s*" + vial + r"\s*(?:x|×)\s*(\d+)", re.I)
+        self.vials_of = re.compile(r"(\d+)\s*" + vial + r"\s*(?:x|×|of)\s*$", re.I)
+        # single fields: the value after its cue
+        self.lot = re.compile(r"\b" + _words(cues.get("lot", ())) + r"\s*[:#]?\s*([A-Za-z0-9][A-Za-z0-9-]{2,39})", re.I)
+        self.patient = re.compile(r"\b" + _words(cues.get("patient", ())) + r"\s*[:#]?\s*([A-Za-z0-9][A-Za-z0-9-]{2,40})",
+                                  re.I)
+        self.date = re.compile(r"\b" + _words(cues.get("date", ())) + r"\b\s*[:#-]?\s*(?:\(\s*)?", re.I)
+        self.diagnosis = re.compile(r"\b" + _words(cues.get("diagnoses", ())) + r"\b", re.I)
+        self.indication = re.compile(r"\s*" + _words(cues.get("indication", ())) + r"\b", re.I)
+
+
+@functools.lru_cache(maxsize=8)
+def _compiled(cues: tuple[tuple[str, tuple[str, ...]], ...]) -> Patterns:
+    return Patterns(dict(cues))
+
+
+def patterns(lexicon: Lexicon) -> Patterns:
+    """The patterns of a lexicon's field cues, compiled once for each set of cues."""
+    return _compiled(tuple((name, tuple(phrases)) for name, phrases in sorted(lexicon.cues.items())))
 
 
 @dataclass
@@ -313,6 +379,7 @@ class Reader:
     def __init__(self, text: str, lexicon: Lexicon, source: str):
         self.text = text
         self.lexicon = lexicon
+        self.patterns = patterns(lexicon)
         self.source = source
         self.unresolved: list[Unresolved] = []
         self.excluded: list[dict] = []
@@ -466,13 +533,12 @@ class Reader:
                     if contexts(span[0]) is None:
                         field_doses.append((label, amount, span))
             if contexts(s_start) is None:
-                if _ZERO_WASTE.search(sentence):
-                    m = _ZERO_WASTE.search(sentence)
+                m = self.patterns.zero_waste.search(sentence)
+                if m:
                     field_doses.append(("units_discarded", 0.0, (s_start + m.start(), s_start + m.end())))
-                if re.search(r"\bper\s+(?:site|point|injection)\b|/\s*site\b|\beach site\b|\bdose per site\b"
-                             r"|\d\s*(?:U|units?)\s+each\s*:", sentence, re.I):
+                if self.patterns.per_site_sentence.search(sentence):
                     for amount, span, per_kg in doses:
-                        if span not in labelled and not per_kg and _near_per_site(text, span):
+                        if span not in labelled and not per_kg and _near_per_site(text, span, self.patterns):
                             per_site_dose = amount
                 for m in _WEIGHT.finditer(sentence):
                     if not re.search(r"U\s*/\s*$", sentence[:m.start()]):
@@ -556,7 +622,7 @@ class Reader:
             elif label == "units_discarded" and discarded is None:
                 discarded = (amount, span)
             elif label == "vial_units":
-                vials.extend([amount] * _vial_count(text, span))
+                vials.extend([amount] * _vial_count(text, span, self.patterns))
                 self.spans.setdefault("agent.vial_units", []).append(span)
         if administered is None and injections and all("units" in i for i in injections):
             administered = (sum(i["units"] for i in injections), None)
@@ -601,7 +667,7 @@ class Reader:
             if discarded is not None:
                 agent["units_discarded"] = _number(discarded[0])
                 self.spans["agent.units_discarded"] = [discarded[1]]
-            lot = self._first(_LOT)
+            lot = self._first(self.patterns.lot)
             if lot:
                 agent["lot"] = lot[0]
                 self.spans["agent.lot"] = [lot[1]]
@@ -642,12 +708,10 @@ class Reader:
         """The field cue labelling a dose: before it within a few words, or right after it."""
         after = text[span[1]:span[1] + 40]
         before = text[max(0, span[0] - 40):span[0]]
-        if re.match(r"\s*(?:\(|\[)?\s*vials?\b", after, re.I) or re.search(r"\bvials?\s*(?:x\s*\d+\s*)?(?:of|x|:)?\s*$",
-                                                                            before, re.I):
+        p = self.patterns
+        if p.vial_after.match(after) or p.vial_before.search(before) or p.vial_added.match(after):
             return "vial_units"
-        if re.match(r"\s*\+\s*\d+(?:\.\d+)?\s*(?:U|units?)\s+vials?\b", after, re.I):
-            return "vial_units"
-        if re.search(r"\b(?:additional|extra|another|further)\s*$", before, re.I) or re.match(r"\s*each\b", after):
+        if re.search(r"\b(?:additional|extra|another|further)\s*$", before, re.I) or p.each_after.match(after):
             return None  # "an additional 50 units", "5 units each": doses of their own, not totals
         if re.search(r"(?:^|[^<>!])=\s*$", before):
             return "units_administered"  # "= 155 U": a sum
@@ -692,7 +756,7 @@ class Reader:
                                         "because": "the only candidate in the region of the targets listed with it"})
             if m.entry.kind == "ambiguous":
                 lo, hi = self._clause_text(m, today, n, s_end)
-                if not (_DOSE.search(self.text, lo, hi) or _SITES.search(self.text, lo, hi) or line.cells is not None
+                if not (_DOSE.search(self.text, lo, hi) or self.patterns.sites.search(self.text, lo, hi) or line.cells is not None
                         or any(lo <= s.start < hi or s.end == m.start - 1 for s in sides)):
                     self.excluded.append({"text": m.written, "span": [m.start, m.end], "context": "mentioned"})
                     continue
@@ -854,7 +918,7 @@ class Reader:
                     continue
                 gap = self.text[span[1]:s.start] if span[1] <= s.start else self.text[s.end:span[0]]
                 if len(gap) <= 3 and not gap.strip(" :"):
-                    sites = _SITES.match(self.text, s.end + len(self.text[s.end:].split("(")[0]) + 1) if \
+                    sites = self.patterns.sites.match(self.text, s.end + len(self.text[s.end:].split("(")[0]) + 1) if \
                         self.text[s.end:s.end + 3].lstrip().startswith("(") else None
                     pairs.append((s.entry.label, (s.start, s.end), amount, span, _count(sites.group(1)) if sites else None))
                     taken.add(span)
@@ -931,7 +995,7 @@ class Reader:
         if index >= len(line.cells):
             return None
         s, e = line.cells[index]
-        times = _TIMES_SITES.search(self.text, s, e)
+        times = self.patterns.times_sites.search(self.text, s, e)
         if times and role in ("units", "left", "right"):  # "2 x 4 U": sites times units
             return _num(times.group(1)) * _num(times.group(2)), (times.start(), times.end())
         m = re.search(_NUMBER, self.text[s:e])
@@ -952,7 +1016,7 @@ class Reader:
                 self._each(f, text[lo:hi])
                 return
         clause = text[lo:hi]
-        m = _TIMES_SITES.search(clause)
+        m = self.patterns.times_sites.search(clause)
         if m:  # "4 x 5 U": sites times the amount per site
             f.sites, each = int(_num(m.group(1))), _num(m.group(2))
             f.units, f.dose_span = f.sites * each, (lo + m.start(), lo + m.end())
@@ -964,13 +1028,12 @@ class Reader:
                 times = _TIMES.match(after)
                 if per_kg:
                     f.per_kg = amount
-                elif times and not re.match(r"\s*(?:x|×|X)\s*\d+\s*(?:vials?|mL)", after):
+                elif times and not self.patterns.times_vials.match(after):
                     f.sites = int(_num(times.group(1)))
                     f.units = amount * f.sites
-                elif re.match(r"\s*(?:/|per|at each|each at|at|each|in each|to each)\s*(?:site|point|injection)\b", after,
-                              re.I):
+                elif self.patterns.per_site_after.match(after):
                     f.units = amount  # an amount per site: times the sites, when the clause counts them
-                    sites = _SITES.search(text, lo, hi)
+                    sites = self.patterns.sites.search(text, lo, hi)
                     if sites:
                         f.sites = _count(sites.group(1))
                         f.units = amount * f.sites
@@ -979,14 +1042,13 @@ class Reader:
                 f.dose_span = span
                 used.add(span)
         if f.sites is None:
-            m = _SITES.search(clause) or _BARE_TIMES.search(clause)
+            m = self.patterns.sites.search(clause) or self.patterns.bare_times.search(clause)
             if m:
                 f.sites = _count(m.group(1))
         self._each(f, clause)
 
     def _each(self, f: Found, clause: str) -> None:
-        if re.search(r"\beach\b|\bea\b|\bper side\b|\bapiece\b|\bper leg\b|\bper arm\b|\bper axilla\b|\bper eye\b", clause,
-                     re.I):
+        if self.patterns.each.search(clause):
             f.units_each = True
 
     def _session_injections(self, found: list[Found]) -> list[dict]:
@@ -1044,16 +1106,14 @@ class Reader:
         return None
 
     def _patient(self) -> str | None:
-        m = _MRN.search(self.text)
+        m = self.patterns.patient.search(self.text)
         if m:
             self.spans["patient"] = [(m.start(1), m.end(1))]
             return m.group(1)
         return None
 
     def _date(self) -> str | None:
-        cue = re.compile(r"\b(?:DOS|date of service|service date|date of procedure|procedure date|visit date|date)\b"
-                         r"\s*[:#-]?\s*(?:\(\s*)?", re.I)
-        for m in cue.finditer(self.text):
+        for m in self.patterns.date.finditer(self.text):
             d = _DATES.match(self.text, m.end())
             if d:
                 value = _parse_date(d)
@@ -1067,7 +1127,7 @@ class Reader:
         for m in _ICD.finditer(self.text):
             written = m.group(1)
             line = self._line_at(m.start())
-            cue = re.search(r"\b(?:dx|diagnos[ie]s|icd|assessment|impression)\b", line.text, re.I) or (
+            cue = self.patterns.diagnosis.search(line.text) or (
                 line.context is not None and line.context.label == "IndicationContext")
             if "." not in written and not cue:
                 continue
@@ -1082,7 +1142,7 @@ class Reader:
 
     def _indication_text(self) -> tuple[str, tuple[int, int]] | None:
         for line in self.lines:
-            if line.heading_end and re.match(r"\s*(?:indications?|reason for (?:visit|procedure))\b", line.text, re.I):
+            if line.heading_end and self.patterns.indication.match(line.text):
                 rest = line.text[line.heading_end:]
                 first = re.split(r"(?<=[a-z)])[.;]\s", rest.strip(), maxsplit=1)[0].strip().rstrip(".")
                 if first:
@@ -1124,10 +1184,10 @@ def _align(text: str, cells: list[tuple[int, int]], table) -> tuple[list[tuple[i
     return filled, roles
 
 
-def _near_per_site(text: str, span: tuple[int, int]) -> bool:
+def _near_per_site(text: str, span: tuple[int, int], patterns: Patterns) -> bool:
     around = text[max(0, span[0] - 20):span[1] + 30]
-    return bool(re.search(r"per\s+(?:site|point|injection)|/\s*site|each site|dose per site", around, re.I)
-                or re.match(r"\s*each\s*:", text[span[1]:span[1] + 10]))  # "with 5 units each: procerus (1), ..."
+    return bool(patterns.per_site_near.search(around)
+                or patterns.each_list.match(text[span[1]:span[1] + 10]))  # "with 5 units each: procerus (1), ..."
 
 
 def _is_dilution(text: str, span: tuple[int, int]) -> bool:
@@ -1135,10 +1195,10 @@ def _is_dilution(text: str, span: tuple[int, int]) -> bool:
     return bool(re.match(r"\s*(?:/|per|in)\s*(?:\d+(?:\.\d+)?\s*)?(?:mL|ml|cc)", after))
 
 
-def _vial_count(text: str, span: tuple[int, int]) -> int:
+def _vial_count(text: str, span: tuple[int, int], patterns: Patterns) -> int:
     after = text[span[1]:span[1] + 30]
     before = text[max(0, span[0] - 20):span[0]]
-    m = re.match(r"\s*vials?\s*(?:x|×)\s*(\d+)", after, re.I) or re.search(r"(\d+)\s*vials?\s*(?:x|×|of)\s*$", before, re.I)
+    m = patterns.vials_times.match(after) or patterns.vials_of.search(before)
     return int(m.group(1)) if m and 0 < int(m.group(1)) <= 20 else 1
 
 
