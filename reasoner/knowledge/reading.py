@@ -1,7 +1,7 @@
 """The words a procedure note is read with, gathered from the ontology: the targets' names
 (labels, synonyms, misspellings, ambiguous names), sides, guidance, approaches, settings,
 products and indications, and the note cues of ontology/reading.ttl (section headings, context
-triggers, terminators, field cues). intake/note.py reads notes with it; nothing here knows a
+triggers, terminators, field cues). intake/notes/ reads notes with it; nothing here knows a
 muscle or a code."""
 
 from __future__ import annotations
