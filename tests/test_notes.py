@@ -11,10 +11,12 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from rdflib import Graph, Namespace
+from rdflib import Graph, Literal, Namespace
 
+from reasoner.core.vocab import CD
 from reasoner.intake.note import extract
 from reasoner.intake.read import read_bytes
+from reasoner.knowledge import reading
 from reasoner.knowledge.ontology import load
 from reasoner.surfaces import api
 
@@ -176,6 +178,27 @@ def test_drug_fields(ontology):
         "0259-1620-01", "A12345", 50, 150)
     assert agent["vial_units"] == 200
     assert got.session["diagnoses"] == ["G24.3"] and got.session["date"] == "2026-03-04"
+
+
+@pytest.mark.parametrize("cue, phrase, text, value", [
+    ("cueLot", "batch", "Xeomin 100 U vial, batch A12345. Right SCM 50 U.",
+     lambda session: session.get("agent", {}).get("lot")),
+    ("cueSites", "depots", "Left biceps brachii 100 U in 4 depots.",
+     lambda session: session["injections"][0].get("sites")),
+    ("cuePatient", "chart no", "Chart no: 88123-X\nLeft biceps brachii 100 U.", lambda session: session.get("patient")),
+])
+def test_a_field_cue_is_data(ontology, cue, phrase, text, value):
+    """The words that label a field are the field cue's phrases in reading.ttl: a phrase added to a
+    copy of the graph is read, the shipped words are not changed."""
+    graph = Graph()
+    for triple in ontology.graph:
+        graph.add(triple)
+    graph.add((CD[cue], CD.notePhrase, Literal(phrase)))
+    taught = reading.build(graph, ontology.names)
+    assert phrase in taught.cues[str(graph.value(CD[cue], CD.cueField))]
+    assert value(extract(text, ontology.lexicon).session) is None
+    assert value(extract(text, taught).session) == {"cueLot": "A12345", "cueSites": 4, "cuePatient": "88123-X"}[cue]
+    assert value(extract(text, ontology.lexicon).session) is None
 
 
 # -- surfaces ---------------------------------------------------------------------------------

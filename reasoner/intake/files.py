@@ -13,7 +13,7 @@ from pathlib import Path
 
 from ..core.errors import InputError
 
-SESSION_SUFFIXES = (".json", ".jsonld", ".ttl", ".txt")  # .txt: a procedure note (intake/note.py)
+SESSION_SUFFIXES = (".json", ".jsonld", ".ttl", ".txt")  # .txt: a procedure note (intake/notes/)
 JSON_LINES_SUFFIXES = (".jsonl", ".ndjson")
 
 

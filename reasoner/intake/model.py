@@ -78,7 +78,7 @@ class Session:
     input_graph: object = None  # an rdflib Graph (Turtle, JSON-LD) or a Facts (plain JSON)
     input_root: object = None
     plain: bool = False
-    note: object = None  # the Extraction (intake/note.py) when the session was read from a procedure note
+    note: object = None  # the Extraction (intake/notes/) when the session was read from a procedure note
     # where in the note each fact was read (W3C Web Annotations): in the session's graph and its
     # stored asserted graph, never reasoned over (no rule reads them, and they are many)
     provenance: list = field(default_factory=list)

@@ -1,7 +1,7 @@
 """The words a procedure note is read with, gathered from the ontology: the targets' names
 (labels, synonyms, misspellings, ambiguous names), sides, guidance, approaches, settings,
 products and indications, and the note cues of ontology/reading.ttl (section headings, context
-triggers, terminators, field cues). intake/note.py reads notes with it; nothing here knows a
+triggers, terminators, field cues). intake/notes/ reads notes with it; nothing here knows a
 muscle or a code."""
 
 from __future__ import annotations
@@ -36,6 +36,9 @@ class Lexicon:
     capitals: set[str] = field(default_factory=set)  # phrases that match only when written in capitals
     headings: dict[str, Entry] = field(default_factory=dict)  # normalised heading phrase -> entry
     procedure_headings: set[str] = field(default_factory=set)
+    # the field cues' phrases by their cd:cueField ("sites", "lot", "units_discarded", ...), as written
+    # in the ontology, sorted: the reader builds its patterns for counts, lots, dates and such from them
+    cues: dict[str, tuple[str, ...]] = field(default_factory=dict)
     longest: int = 1
     prefixes: set[str] = field(default_factory=set)  # every phrase's leading words: where a match may go on
 
@@ -84,6 +87,7 @@ def build(graph: Graph, names: NameIndex) -> Lexicon:
             lexicon.add(str(phrase), Entry("limb", region, str(phrase)))
     # the note cues, read straight from the graph (an rdflib SPARQL query took half a second)
     kinds = {k: str(k).rsplit("#", 1)[-1] for k in graph.subjects(RDFS.subClassOf, CD.NoteCue)}
+    cues: dict[str, set[str]] = {}
     for kind_iri, kind in kinds.items():
         for cue in graph.subjects(RDF.type, kind_iri):
             context = graph.value(cue, CD.noteContext)
@@ -107,6 +111,8 @@ def build(graph: Graph, names: NameIndex) -> Lexicon:
                     lexicon.add(phrase, Entry("condition"))
                 elif kind == "FieldCue":
                     lexicon.add(phrase, Entry("field", str(field_name)))
+                    cues.setdefault(str(field_name), set()).add(phrase)
+    lexicon.cues = {name: tuple(sorted(phrases)) for name, phrases in sorted(cues.items())}
     for key in list(lexicon.phrases) + list(names.targets) + list(names.ambiguous):
         words = key.split()
         lexicon.longest = max(lexicon.longest, min(MAX_PHRASE_WORDS, len(words)))

@@ -1,0 +1,213 @@
+"""The amounts of a note: the doses of a sentence, the field cue labelling a dose (a total, the
+waste, a vial), a target's dose and sites in its clause or its table row (times the sites, per
+site, per side, per kilogram), and the per-site and per-kilogram amounts worked out at the end."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from ...knowledge.names import Target
+from .mentions import Mention
+from .patterns import DOSE, NUMBER, TIMES, WEIGHT, Patterns, count, num
+from .provenance import Record
+from .structure import Line
+
+Dose = tuple[float, tuple[int, int], bool]  # the amount, its span, per kilogram
+
+
+@dataclass
+class Found:
+    """An injection read from the note, before it becomes one or two session injections."""
+
+    target: Target
+    written: str
+    start: int
+    end: int
+    side: str | None = None  # left, right, bilateral
+    side_span: tuple[int, int] | None = None
+    units: float | None = None
+    units_each: bool = False  # the amount is per side
+    sites: int | None = None
+    dose_span: tuple[int, int] | None = None
+    per_kg: float | None = None
+    clause: tuple[int, int] = (0, 0)
+
+
+def doses(text: str, start: int, end: int) -> list[Dose]:
+    """The doses written in text[start:end], but a dilution's ("2 mL per 100 U")."""
+    sentence = text[start:end]
+    return [(num(m.group(1)), (start + m.start(), start + m.end()), bool(m.group(2)))
+            for m in DOSE.finditer(sentence)
+            if not re.search(r"(?:mL|ml|cc)\s*(?:per|/|for)\s*$", sentence[:m.start()])]  # a dilution's
+
+
+def label(text: str, mentions: list[Mention], span: tuple[int, int], patterns: Patterns) -> str | None:
+    """The field cue labelling a dose: before it within a few words, or right after it."""
+    after = text[span[1]:span[1] + 40]
+    before = text[max(0, span[0] - 40):span[0]]
+    p = patterns
+    if p.vial_after.match(after) or p.vial_before.search(before) or p.vial_added.match(after):
+        return "vial_units"
+    if re.search(r"\b(?:additional|extra|another|further)\s*$", before, re.I) or p.each_after.match(after):
+        return None  # "an additional 50 units", "5 units each": doses of their own, not totals
+    if re.search(r"(?:^|[^<>!])=\s*$", before):
+        return "units_administered"  # "= 155 U": a sum
+    best = None  # the nearest cue: "45 units given, 5 units wasted" labels each by its own word
+    for m in mentions:
+        if m.entry.kind != "field" or m.entry.value not in ("units_administered", "units_discarded"):
+            continue
+        gap_before = text[m.end:span[0]] if m.end <= span[0] else None
+        gap_after = text[span[1]:m.start] if m.start >= span[1] else None
+        if gap_before is not None:  # "Total 8 U/kg = 144 U": the per-kilogram dose restated
+            gap_before = re.sub(r"\d+(?:\.\d+)?\s*U\s*/\s*kg\s*=?", "", gap_before)
+        if gap_before is not None and len(gap_before) <= 24 and not re.search(r"[.;]|\d\s*(?:U|units)", gap_before):
+            distance = len(gap_before) + (10 if re.search(r",|\band\b", gap_before) else 0)
+        elif gap_after is not None and len(gap_after) <= 12 and not re.search(r"[.;,]", gap_after):
+            distance = len(gap_after)
+        else:
+            continue
+        if best is None or distance < best[0]:
+            best = (distance, str(m.entry.value))
+    return best[1] if best else None
+
+
+def sentence_amounts(text: str, start: int, end: int, found: list[Dose], labelled: dict, patterns: Patterns):
+    """What a sentence of today says of amounts besides the targets' doses: a waste of nothing
+    (its span), an amount per site ("Dose per site 5 U") and the patient's weight, each None
+    when the sentence does not say it."""
+    sentence = text[start:end]
+    waste = per_site = weight = None
+    m = patterns.zero_waste.search(sentence)
+    if m:
+        waste = (start + m.start(), start + m.end())
+    if patterns.per_site_sentence.search(sentence):
+        for amount, span, per_kg in found:
+            if span not in labelled and not per_kg and near_per_site(text, span, patterns):
+                per_site = amount
+    for m in WEIGHT.finditer(sentence):
+        if not re.search(r"U\s*/\s*$", sentence[:m.start()]):
+            weight = num(m.group(1))
+    return waste, per_site, weight
+
+
+def settle(found: list[Found], weight: float | None, per_site: float | None, record: Record) -> None:
+    """Per-kilogram doses times the weight (unresolved without it), site counts times the
+    amount per site the note gives once."""
+    for f in found:
+        if f.per_kg is not None:
+            if weight is not None:
+                f.units = round(f.per_kg * weight, 2)
+            else:
+                record.unresolve(f.dose_span or (f.start, f.end), "dose-unattached",
+                                 note="a dose per kilogram without the patient's weight")
+        if f.units is None and f.sites is not None and per_site is not None:
+            f.units = f.sites * per_site
+
+
+def side_doses(text: str, m: Mention, sides: list[Mention], free, clause, used, patterns: Patterns) -> list:
+    """The (side, dose) pairs written side by side after a target: "75u R, 75u L", "R 5 U and L 5 U"."""
+    pairs, taken = [], set()
+    for s in sides:
+        if not (m.end <= s.start and s.end <= clause[1]) or s.entry.label == "bilateral":
+            continue
+        for amount, span, per_kg in free:
+            if span in used or span in taken or per_kg or not (clause[0] <= span[0] < clause[1]):
+                continue
+            gap = text[span[1]:s.start] if span[1] <= s.start else text[s.end:span[0]]
+            if len(gap) <= 3 and not gap.strip(" :"):
+                sites = patterns.sites.match(text, s.end + len(text[s.end:].split("(")[0]) + 1) if \
+                    text[s.end:s.end + 3].lstrip().startswith("(") else None
+                pairs.append((s.entry.label, (s.start, s.end), amount, span, count(sites.group(1)) if sites else None))
+                taken.add(span)
+                break
+    if len({p[0] for p in pairs}) < 2:
+        return []
+    used.update(taken)
+    return pairs
+
+
+def cell_number(text: str, line: Line, role: str, patterns: Patterns):
+    """The number in a table row's cell of a role (units, sites, left, right) and its span."""
+    if line.cells is None or not line.roles or role not in line.roles:
+        return None
+    index = line.roles.index(role)
+    if index >= len(line.cells):
+        return None
+    s, e = line.cells[index]
+    times = patterns.times_sites.search(text, s, e)
+    if times and role in ("units", "left", "right"):  # "2 x 4 U": sites times units
+        return num(times.group(1)) * num(times.group(2)), (times.start(), times.end())
+    m = re.search(NUMBER, text[s:e])
+    return (num(m.group(1)), (s + m.start(), s + m.end())) if m else None
+
+
+def attach(text: str, f: Found, free, line: Line, used: set, patterns: Patterns) -> None:
+    """A target's dose and sites: its table row's cells, else the amount written in its clause."""
+    lo, hi = f.clause
+    if line.cells is not None and line.roles:
+        units = cell_number(text, line, "units", patterns)
+        sites = cell_number(text, line, "sites", patterns)
+        if units is not None:
+            f.units, f.dose_span = units
+            used.add(units[1])
+        if sites is not None:
+            f.sites = int(sites[0])
+        if units is not None or sites is not None:
+            mark_each(f, text[lo:hi], patterns)
+            return
+    clause = text[lo:hi]
+    m = patterns.times_sites.search(clause)
+    if m:  # "4 x 5 U": sites times the amount per site
+        f.sites, each = int(num(m.group(1))), num(m.group(2))
+        f.units, f.dose_span = f.sites * each, (lo + m.start(), lo + m.end())
+    for amount, span, per_kg in free:
+        if f.units is not None or f.per_kg is not None:
+            break
+        if lo <= span[0] and span[1] <= hi and span not in used:
+            after = text[span[1]:hi]
+            times = TIMES.match(after)
+            if per_kg:
+                f.per_kg = amount
+            elif times and not patterns.times_vials.match(after):
+                f.sites = int(num(times.group(1)))
+                f.units = amount * f.sites
+            elif patterns.per_site_after.match(after):
+                f.units = amount  # an amount per site: times the sites, when the clause counts them
+                sites = patterns.sites.search(text, lo, hi)
+                if sites:
+                    f.sites = count(sites.group(1))
+                    f.units = amount * f.sites
+            else:
+                f.units = amount
+            f.dose_span = span
+            used.add(span)
+    if f.sites is None:
+        m = patterns.sites.search(clause) or patterns.bare_times.search(clause)
+        if m:
+            f.sites = count(m.group(1))
+    mark_each(f, clause, patterns)
+
+
+def mark_each(f: Found, clause: str, patterns: Patterns) -> None:
+    """An amount written for each side ("25 U each")."""
+    if patterns.each.search(clause):
+        f.units_each = True
+
+
+def near_per_site(text: str, span: tuple[int, int], patterns: Patterns) -> bool:
+    around = text[max(0, span[0] - 20):span[1] + 30]
+    return bool(patterns.per_site_near.search(around)
+                or patterns.each_list.match(text[span[1]:span[1] + 10]))  # "with 5 units each: procerus (1), ..."
+
+
+def is_dilution(text: str, span: tuple[int, int]) -> bool:
+    after = text[span[1]:span[1] + 12]
+    return bool(re.match(r"\s*(?:/|per|in)\s*(?:\d+(?:\.\d+)?\s*)?(?:mL|ml|cc)", after))
+
+
+def vial_count(text: str, span: tuple[int, int], patterns: Patterns) -> int:
+    after = text[span[1]:span[1] + 30]
+    before = text[max(0, span[0] - 20):span[0]]
+    m = patterns.vials_times.match(after) or patterns.vials_of.search(before)
+    return int(m.group(1)) if m and 0 < int(m.group(1)) <= 20 else 1

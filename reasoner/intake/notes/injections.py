@@ -1,0 +1,352 @@
+"""The targets of a sentence that were injected today, each with its side (the side word next to
+it, its table column, the last side word of its sentence, its heading's, its limb's as announced)
+and its dose; a name one spelling slip from a target's in a list; and the session's injections
+they make (one per target and side)."""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass, field
+
+from ...knowledge.names import Target, normalise
+from ...knowledge.reading import Entry, Lexicon
+from .doses import Dose, Found, attach, cell_number, side_doses
+from .mentions import TOKEN, Mention
+from .patterns import DOSE, Patterns, number
+from .provenance import Record
+from .structure import Line
+
+INJECTED = re.compile(r"\binject(?:ed|ion|ions|ing)?\b|\btreated\b|\bgiven\b|\breceived\b|\bplaced\b", re.I)
+STOP = {"the", "of", "into", "to", "in", "at", "on", "a", "and", "with", "muscle", "muscles", "m", "side", "sided"}
+
+
+@dataclass
+class Limbs:
+    """Limbs a note announces with their sides ("spasms in both legs and the left upper arm"), for
+    the lists that follow without sides: each list takes the next side of its limb."""
+
+    pending: dict = field(default_factory=dict)  # region -> sides announced for lists without sides
+    rows: dict = field(default_factory=dict)  # (line start, region) -> the side given to that list item
+    sides: dict = field(default_factory=dict)  # region -> every side announced for it (one: it holds for the note)
+
+    def announce(self, mentions: list[Mention]) -> None:
+        waiting: list[str] = []
+        for m in mentions:
+            if m.entry.kind == "side":
+                if m.entry.label == "bilateral":  # in the order written: "left and right upper arms"
+                    waiting.extend(["left", "right"] if m.written.lower().startswith("l") else ["right", "left"])
+                else:
+                    waiting.append(m.entry.label)
+            elif m.entry.kind == "limb":
+                if waiting:
+                    self.pending.setdefault(m.entry.value, []).extend(waiting)
+                    self.sides.setdefault(m.entry.value, set()).update(waiting)
+                waiting = []
+
+    def side(self, region, line: Line) -> str | None:
+        """The side of a target of this limb on this line, from what was announced."""
+        if not line.row:  # "PROCEDURE: ... the left lower extremity"
+            return next(iter(self.sides[region])) if len(self.sides.get(region, ())) == 1 else None
+        if region in self.pending:
+            key = (line.start, region)
+            if key not in self.rows and self.pending[region]:
+                self.rows[key] = self.pending[region].pop(0)
+            if key in self.rows:
+                return self.rows[key]
+        return None
+
+
+@dataclass
+class Note:
+    """What reading the targets of one note shares from sentence to sentence."""
+
+    text: str
+    lexicon: Lexicon
+    patterns: Patterns
+    record: Record
+    limbs: Limbs = field(default_factory=Limbs)
+
+
+@dataclass
+class Sentence:
+    """A sentence read: where it is, the line it starts on, the phrases known in it, its doses
+    and the doses a field cue labels (those are no target's)."""
+
+    start: int
+    end: int
+    line: Line
+    mentions: list[Mention]
+    doses: list[Dose]
+    labelled: dict[tuple[int, int], str]
+
+
+def read(note: Note, sentence: Sentence, today: list[Mention], found: list[Found], used: set) -> None:
+    """The targets of a sentence named as injected today (`today`), each with its side and dose,
+    added to `found`; `used`: the spans of the doses given to a target so far."""
+    text, record, line = note.text, note.record, sentence.line
+    s_start, s_end, mentions = sentence.start, sentence.end, sentence.mentions
+    before = _sides_before(text, mentions, today)
+    sides = [m for m in mentions if m.entry.kind == "side"]
+    free = [(a, sp, kg) for a, sp, kg in sentence.doses if sp not in sentence.labelled]
+    # "40 U into the left SCM, 60 U into the right splenius": each dose before its target
+    doses_first = bool(free) and free[0][1][1] <= today[0].start and line.cells is None and bool(
+        re.fullmatch(r"[^.;,:()]{0,30}\b(?:into|to|in|for|at)\b[^.;,:()]{0,25}", text[free[0][1][1]:today[0].start]))
+    for n, m in enumerate(today):
+        if m.entry.kind == "ambiguous":
+            chosen = _by_neighbours(note.lexicon, m, today)
+            if chosen is not None:  # one candidate shares the region of every target listed with it
+                m = Mention(Entry("target", chosen, chosen.label), m.start, m.end, m.first, m.last, m.written)
+                today[n] = m
+                record.choose(m.written, m.start, m.end, chosen.label,
+                              "the only candidate in the region of the targets listed with it")
+        if m.entry.kind == "ambiguous":
+            lo, hi = _clause(m, today, n, s_end)
+            if not (DOSE.search(text, lo, hi) or note.patterns.sites.search(text, lo, hi) or line.cells is not None
+                    or any(lo <= s.start < hi or s.end == m.start - 1 for s in sides)):
+                record.exclude(m.written, m.start, m.end, "mentioned")
+                continue
+            record.unresolve((m.start, m.end), "ambiguous-target", m.entry.candidates, text=_clause(m, today, n, s_end))
+            continue
+        target: Target = m.entry.value
+        after = today[n + 1] if n + 1 < len(today) else None
+        if after is not None and after.entry.kind == "target" and re.fullmatch(
+                r"\s*(?:muscles?\s*)?\(\s*", text[m.end:after.start]):
+            continue  # "the levator muscle (puborectalis)": the name in brackets says which
+        f = Found(target, m.written, m.start, m.end)
+        if doses_first:
+            lo = today[n - 1].end if n else s_start
+            f.clause = (lo, m.end)
+        else:
+            hi = today[n + 1].start if n + 1 < len(today) else s_end
+            f.clause = (m.start, hi)
+        # the side
+        cell_side = _cell_value(text, note.lexicon, line, "side")
+        side = _adjacent_side(text, m, sides, today, before)
+        if side is None and cell_side is not None:
+            side = cell_side
+        if side is None:
+            earlier = [s for s in sides if s.end <= m.start and s.start >= s_start]
+            if earlier:
+                side = (earlier[-1].entry.label, (earlier[-1].start, earlier[-1].end))
+        if side is None:  # a side word later in its clause: "20 units on each side", "(2 each side)"
+            later = [s for s in sides if f.clause[0] <= s.start and s.end <= f.clause[1] and s.start >= m.end]
+            if later:
+                side = (later[0].entry.label, (later[0].start, later[0].end))
+        if side is None and line.heading_side:
+            side = (line.heading_side, None)
+            f.units_each = line.heading_side == "bilateral"  # amounts under "Both legs:" are per side
+        if side is None:
+            announced = note.limbs.side(target.region, line)
+            if announced is not None:
+                side = (announced, None)
+        if side is not None:
+            f.side, f.side_span = side
+        # left and right columns of a table
+        if line.cells is not None and line.roles and ("left" in line.roles or "right" in line.roles):
+            for col in ("left", "right"):
+                value = cell_number(text, line, col, note.patterns)
+                if value is not None:
+                    g = Found(target, m.written, m.start, m.end, side=col, units=value[0], dose_span=value[1],
+                              clause=f.clause)
+                    found.append(g)
+                    used.add(value[1])
+            continue
+        pairs = side_doses(text, m, sides, free, f.clause, used, note.patterns)
+        if len(pairs) >= 2:  # "Adductor magnus: 75u R (2 sites), 75u L (2 sites)": one dose per side
+            for side_label, side_span, amount, span, sites in pairs:
+                found.append(Found(target, m.written, m.start, m.end, side=side_label, side_span=side_span,
+                                   units=amount, units_each=True, sites=sites, dose_span=span, clause=f.clause))
+            continue
+        attach(text, f, free, line, used, note.patterns)
+        if f.side is None and not target.midline and _plural(note.lexicon, m):
+            f.side = "bilateral"  # a paired target named in the plural, without a side: both
+        if f.units == 0:  # "pronator teres | 0 U": named with no dose, not injected
+            record.exclude(m.written, m.start, m.end, "zero dose")
+            continue
+        evidence = (f.units is not None or f.sites is not None or f.per_kg is not None or f.side is not None
+                    or line.cells is not None or line.row or INJECTED.search(text, s_start, s_end))
+        if not evidence:  # named in passing, not as an injection
+            record.exclude(m.written, m.start, m.end, "mentioned")
+            continue
+        if f.side is None and after is not None and after.entry.kind == "target" and re.fullmatch(
+                r"\s*(?:,|and|&|or)\s*(?:the\s+)?", text[m.end:after.start]):
+            shared = _adjacent_side(text, after, sides, today, before) or _later_side(after, sides, today, s_end)
+            if shared is not None:  # "the adductor longus and adductor magnus on both sides"
+                f.side, f.side_span = shared
+        if f.side is None and target.laterality_matters and not target.midline:
+            record.unresolve((m.start, m.end), "side-missing", text=_clause(m, today, n, s_end))
+            continue
+        found.append(f)
+
+
+def _sides_before(text: str, mentions: list[Mention], today: list[Mention]) -> dict[int, Mention]:
+    """The words that are a side only right before a target ("each axilla", "both palms", "each
+    anterior belly of the digastric"), by the start of the target they stand before."""
+    before: dict[int, Mention] = {}
+    for b in (x for x in mentions if x.entry.kind == "side-before"):
+        after = next((t for t in today if t.start >= b.end), None)
+        if after is not None and re.fullmatch(r"\s*(?:the\s+)?|\s+[a-z]+(?:\s+[a-z]+){0,3}\s+of\s+the\s+",
+                                              text[b.end:after.start]):  # "each anterior belly of the digastric"
+            before[after.start] = b
+    return before
+
+
+def _by_neighbours(lexicon: Lexicon, m: Mention, today: list[Mention]) -> Target | None:
+    """An ambiguous name's one candidate in the billing region of all the other targets of its
+    sentence ("right paraspinal, right levator scapulae, right splenius capitis"), if there is one."""
+    regions = {t.entry.value.region for t in today if t.entry.kind == "target"}
+    if len(regions) != 1:
+        return None
+    names = lexicon.names
+    fits = [names.resolve_target(c).target for c in m.entry.candidates]
+    fits = [t for t in fits if t is not None and t.region in regions]
+    return fits[0] if len(fits) == 1 else None
+
+
+def misspelled(note: Note, mentions: list[Mention], doses: list[Dose], labelled: dict, s_start: int) -> Mention | None:
+    """A list item or table row with a dose whose name the ontology does not know: a name one
+    spelling slip from exactly one target's is read as that target and the reading recorded
+    (provenance: settled_by_context); any other name is an unknown target, unresolved."""
+    text, lexicon = note.text, note.lexicon
+    free = [span for _, span, _ in doses if span not in labelled
+            and not re.search(r"(?:\bper|/)\s*$", text[max(0, span[0] - 6):span[0]])]  # a ratio's
+    if not free:
+        return None
+    head = text[s_start:free[0][0]]
+    words = [(w.group(), s_start + w.start(), s_start + w.end()) for w in re.finditer(r"[A-Za-z][A-Za-z'-]+", head)]
+    taken = [(m.start, m.end) for m in mentions]
+    words = [w for w in words if not any(a <= w[1] < b for a, b in taken) and w[0].lower() not in STOP]
+    if any(normalise(w[0]) in lexicon.headings or lexicon.phrases.get(normalise(w[0])) for w in words):
+        return None  # a heading or a known word ("Dilution", "Total"), not a misspelt name
+    if not words or len(words) > 4 or sum(len(w[0]) for w in words) < 5:
+        return None
+    start, end = words[0][1], words[-1][2]
+    written = text[start:end]
+    key = normalise(written)
+    names = lexicon.names
+    close = difflib.get_close_matches(key, list(names.targets), n=3, cutoff=0.85)
+    labels = {names.targets[c].label for c in close}
+    if len(labels) == 1 and len(key) >= 6:
+        target = names.targets[close[0]]
+        note.record.choose(written, start, end, target.label, f"a close spelling of {close[0]!r}")
+        return Mention(Entry("target", target, target.label), start, end, 0, 0, written)
+    suggestions = [c for c in difflib.get_close_matches(key, list(names.targets), n=3, cutoff=0.75)]
+    if suggestions:  # a name near a target's: unknown, say so (words far from any name are not one)
+        note.record.unresolve((start, end), "unknown-target", tuple(names.suggest(written)), text=(start, free[0][1]))
+    return None
+
+
+def _later_side(m: Mention, sides: list[Mention], today: list[Mention], s_end: int):
+    """A side word after a target, before the next target: "adductor magnus on both sides"."""
+    nxt = min((t.start for t in today if t.start > m.end), default=s_end)
+    later = [s for s in sides if m.end <= s.start and s.end <= nxt]
+    return (later[0].entry.label, (later[0].start, later[0].end)) if later else None
+
+
+def _plural(lexicon: Lexicon, m: Mention) -> bool:
+    words = normalise(m.written).split()
+    while len(words) > 1 and words[-1] in ("muscle", "muscles", "m"):
+        words = words[:-1]
+    key = " ".join(words)
+    if key in lexicon.names.targets or not key.endswith("s"):
+        return key in ("axillae", "palms", "soles") or normalise(m.written).endswith("muscles")
+    return True
+
+
+def _clause(m, today, n, s_end) -> tuple[int, int]:
+    hi = today[n + 1].start if n + 1 < len(today) else s_end
+    return (m.start, hi)
+
+
+def _adjacent_side(text: str, m: Mention, sides: list[Mention], today: list[Mention], before: dict[int, Mention]):
+    """The side word right before a target ("right SCM", "each axilla"), else right after it
+    ("SCM (R)"), unless it stands before the next target."""
+    word = before.get(m.start)
+    if word is not None:  # "each axilla", "both palms"
+        return word.entry.label, (word.start, word.end)
+    for k, s in enumerate(sides):
+        if s.end <= m.start:
+            gap = text[s.end:m.start]
+            words = [w.lower() for w in TOKEN.findall(gap)]
+            if len(gap) <= 16 and all(w in STOP for w in words) and not re.search(r"[,;|]", gap):
+                other = sides[k - 1] if k else None  # "right and left occipitalis": both
+                if other is not None and other.entry.label != s.entry.label and re.fullmatch(
+                        r"\s*(?:and|&|,|/)\s*", text[other.end:s.start]):
+                    return "bilateral", (other.start, s.end)
+                return s.entry.label, (s.start, s.end)
+    starts = sorted(t.start for t in today if t.start > m.end)
+    nxt = starts[0] if starts else len(text)
+    for s in sides:
+        if s.start >= m.end and s.end <= nxt:
+            gap = text[m.end:s.start]
+            words = [w.lower() for w in TOKEN.findall(gap)]
+            if len(gap) <= 20 and all(w in STOP or w in ("side",) for w in words) and not re.search(r"\d|\|", gap):
+                follow = text[s.end:nxt]
+                if nxt < len(text) and all(w.lower() in STOP for w in TOKEN.findall(follow)) \
+                        and not re.search(r"[,;:(]", follow):
+                    continue  # the side word stands before the next target: it is that one's
+                return s.entry.label, (s.start, s.end)
+    return None
+
+
+def _cell_value(text: str, lexicon: Lexicon, line: Line, role: str):
+    """The side named in a table row's cell of a role, and the cell's span."""
+    if line.cells is None or not line.roles or role not in line.roles:
+        return None
+    s, e = line.cells[line.roles.index(role)] if line.roles.index(role) < len(line.cells) else (None, None)
+    if s is None:
+        return None
+    key = normalise(text[s:e])
+    iri = lexicon.names.enum("side", key)
+    if iri is None:
+        return None
+    return lexicon.names.name_of(iri), (s, e)
+
+
+def session_injections(note: Note, found: list[Found]) -> list[dict]:
+    """One injection per target and side: a bilateral one is two (an amount written once for
+    both is split, one written "each" is each side's); a target named again (its two heads,
+    extra sites, or in passing) adds its units and sites to the first. Each one's spans go to
+    the record."""
+    merged: dict = {}
+    for f in found:
+        if f.side == "bilateral":
+            half = f.units if f.units is None or f.units_each else f.units / 2
+            parts = [Found(f.target, f.written, f.start, f.end, side=side, side_span=f.side_span, units=half,
+                           units_each=True, sites=f.sites, dose_span=f.dose_span, clause=f.clause)
+                     for side in ("left", "right")]
+        else:
+            parts = [f]
+        for part in parts:
+            key = (part.target.iri, part.side)
+            first = merged.get(key)
+            if first is None:
+                merged[key] = part
+                continue
+            if part.units is not None:
+                first.units = (first.units or 0) + part.units
+            if part.sites is not None:
+                first.sites = (first.sites or 0) + part.sites
+    spans = note.record.spans
+    out: list[dict] = []
+    for f in merged.values():
+        item: dict = {"id": f"i{len(out) + 1}", "muscle": f.target.label}
+        if f.side is not None and not f.target.midline:  # a midline target has no side
+            item["side"] = f.side
+        if f.units is not None and f.units > 0:
+            item["units"] = number(f.units)
+        if f.sites is not None:
+            item["sites"] = f.sites
+        index = len(out)
+        clause = f.clause
+        if f.side_span and f.side_span[0] < clause[0] and "\n" not in note.text[f.side_span[0]:clause[0]]:
+            clause = (f.side_span[0], clause[1])  # "Right biceps 100 U": the side word with it
+        spans[f"injections[{index}]"] = [clause]
+        spans[f"injections[{index}].muscle"] = [(f.start, f.end)]
+        if f.side_span:
+            spans[f"injections[{index}].side"] = [f.side_span]
+        if f.dose_span:
+            spans[f"injections[{index}].units"] = [f.dose_span]
+        out.append(item)
+    return out
