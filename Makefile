@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 # YASGUI for the query page of `chemoden serve`, from the npm registry (package-lock.json)
 WEB    := node_modules/.package-lock.json
 
-.PHONY: run test setup clean golden eval-notes bench bench-store browser fuzz load lab code-map vocabulary strip-notebooks
+.PHONY: run test parity setup clean golden eval-notes bench bench-store browser fuzz load lab code-map vocabulary strip-notebooks
 
 setup: $(STAMP) $(WEB) browser
 
@@ -38,6 +38,11 @@ run: $(STAMP) $(WEB)
 
 test: $(STAMP) $(WEB) browser
 	$(BIN)/python -m pytest -n 2 --dist loadgroup tests
+
+# the reference paths (owlrl closure, rdflib store) against the fast ones on every fixture, not
+# only on the sample that fires every rule which `make test` compares (CI runs both)
+parity: $(STAMP)
+	CHEMODEN_PARITY=full $(BIN)/python -m pytest -n 2 --dist loadgroup tests/test_parity.py tests/test_history.py
 
 # 10,000 generated and mutated inputs through reading, validation and coding; 0 crashes allowed
 fuzz: $(STAMP)

@@ -52,8 +52,7 @@ def test_a_copy_breaking_a_billing_invariant_is_refused(tmp_path, monkeypatch, n
     monkeypatch.setenv("CHEMODEN_CACHE", str(tmp_path / "cache"))
     copy = _copy(tmp_path, file, old, new)
     found = [str(p) for p in check.invariants(copy)]
-    assert any(problem in p for p in found), found
-    assert all(p in [str(q) for q in check.run(copy)] for p in found)  # the words of `chemoden check`
+    assert any(problem in p for p in found), found  # `chemoden check` prints these lines: the test below
     with pytest.raises(OntologyError) as refused:
         Coder(copy)
     assert refused.value.exit_code == 3 and problem in str(refused.value)
