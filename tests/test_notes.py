@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from rdflib import Graph, Literal, Namespace
 
+from reasoner.core.errors import InputError
 from reasoner.core.vocab import CD
 from reasoner.intake.note import extract
 from reasoner.intake.read import read_bytes
@@ -199,6 +200,23 @@ def test_a_field_cue_is_data(ontology, cue, phrase, text, value):
     assert value(extract(text, ontology.lexicon).session) is None
     assert value(extract(text, taught).session) == {"cueLot": "A12345", "cueSites": 4, "cuePatient": "88123-X"}[cue]
     assert value(extract(text, ontology.lexicon).session) is None
+
+
+# -- a value the session refuses ----------------------------------------------------------------
+
+def test_a_refused_value_is_placed_in_the_note(ontology):
+    """A value read that the session refuses (a dose over the bound, a date in the future, another
+    product's NDC) names its field and the line and column the note wrote it at."""
+    text = "DOS: 03/04/2999\nXeomin 100 U vial, NDC 0023-3921-02.\nLeft biceps brachii 250000 U in 4 sites.\n"
+    with pytest.raises(InputError) as err:
+        read_bytes(text, ontology, source="note.txt", fmt="text")
+    got = {e.field: e.message for e in err.value.errors}
+    assert got["date"].endswith("(line 1, column 6 of the note)")
+    assert got["agent.ndc"].endswith("(line 2, column 24 of the note)")
+    assert "found 250000" in got["injections[0].units"]
+    assert got["injections[0].units"].endswith("(line 3, column 21 of the note)")
+    # summed by the reader, written nowhere: where the agent is named
+    assert got["agent.units_administered"].endswith("(line 2, column 1 of the note)")
 
 
 # -- surfaces ---------------------------------------------------------------------------------
