@@ -5,6 +5,7 @@ that takes a note."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import urllib.request
@@ -202,7 +203,26 @@ def test_a_field_cue_is_data(ontology, cue, phrase, text, value):
     assert value(extract(text, ontology.lexicon).session) is None
 
 
-# -- a value the session refuses ----------------------------------------------------------------
+# -- what the fuzzer found (tests/fuzzing.py, notes) -------------------------------------------
+
+NINES = "9" * 400  # more digits than a float holds: read as infinity, int() of it raised OverflowError
+
+
+@pytest.mark.parametrize("text", [
+    f"Left biceps brachii 100 U in {NINES} sites.",
+    f"Left biceps brachii 5 U x {NINES}.",
+    f"Left biceps brachii {NINES} x 5 U.",
+    f"Muscle,Side,Units,Sites\nbiceps brachii,L,50,{NINES}\n",
+    f"Botox {NINES} U vial. Left biceps brachii {NINES} U.",
+])
+def test_a_number_longer_than_a_float_is_read_as_a_finite_number(ontology, text):
+    got = _read(ontology, text)
+    json.dumps(got.as_json(), allow_nan=False)  # extract's JSON stays JSON (no Infinity)
+    with pytest.raises(InputError) as err:  # too many sites or units: an input error, with its place
+        read_bytes(text, ontology, source="note.txt", fmt="text")
+    assert all(re.search(r"\(line \d+, column \d+ of the note\)$", e.message) or e.field.startswith("line ")
+               for e in err.value.errors), err.value.lines()
+
 
 def test_a_refused_value_is_placed_in_the_note(ontology):
     """A value read that the session refuses (a dose over the bound, a date in the future, another
@@ -217,6 +237,20 @@ def test_a_refused_value_is_placed_in_the_note(ontology):
     assert got["injections[0].units"].endswith("(line 3, column 21 of the note)")
     # summed by the reader, written nowhere: where the agent is named
     assert got["agent.units_administered"].endswith("(line 2, column 1 of the note)")
+
+
+@pytest.mark.parametrize("text", [
+    "Left biceps 10 U, " * 1000,  # one sentence of 1,000 targets: each side word's gap was read for each
+    "Left biceps brachii 50 U.\n" + "1" * 20_000 + "\n",  # a dose's pattern tried at each digit of the run
+    "Total " + "8" * 20_000 + " units.\nLeft biceps brachii 50 U.\n",
+])
+def test_a_long_sentence_or_run_of_digits_is_read_in_linear_time(ontology, text):
+    """Were cubic or quadratic: 267 s and 45 s for 20,000 characters; now a fraction of a second."""
+    import time
+
+    start = time.monotonic()
+    _read(ontology, "Botox 100 U vial.\n" + text)
+    assert time.monotonic() - start < 5
 
 
 # -- surfaces ---------------------------------------------------------------------------------
