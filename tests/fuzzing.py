@@ -24,7 +24,9 @@ table and the Turtle) and what `chemoden code` does (read_bytes with fmt="text",
 extract must end in an extraction or an InputError (bytes that are not UTF-8; for the Turtle, a
 session the note does not give); its JSON must be strict JSON (no NaN, no Infinity), every span
 must lie inside the note (0 <= start < end <= length) and every unresolved item's line and
-column must be its start's. code must end in a result or an InputError of the same shape as
+column must be its start's; every other note's JSON is mutated as a session is (provenance,
+spans and unresolved items dropped, retyped, negative, nested...) and read back as input, to a
+session or input errors of the checked shape. code must end in a result or an InputError of the same shape as
 above, each of whose errors names a place in the note (inside it: the field "line L, column C" of
 an unresolved item, or a refused value's message ending "(line L, column C of the note)") or is
 about the whole note (no field: empty, not UTF-8, too large; `injections`: none read, too many).
@@ -393,14 +395,26 @@ def note_inputs(count: int, seed: int):
             yield f"note-mutation-{n}-{name}", mutate_note(rng, text)
 
 
-def extract_problem(data: bytes, ontology, label: str) -> str | None:
+def extract_problem(data: bytes, ontology, label: str, rng: random.Random | None = None) -> str | None:
     """What `chemoden extract` does with a note (decode, read, JSON, table, Turtle), and what is
-    wrong with the outcome, or None. Raises what it does not expect."""
+    wrong with the outcome, or None. Raises what it does not expect. With rng, the JSON is then
+    mutated as a session is (its provenance and unresolved items too) and read back as input."""
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         return None  # the command's InputError: not UTF-8 text
     got = note_reader.extract(text, ontology.lexicon, source=label)
+    if rng is not None:
+        try:
+            mutated = json.dumps(mutate_json(rng, got.as_json()), allow_nan=True).encode("utf-8", "surrogatepass")
+        except (ValueError, RecursionError):
+            mutated = None  # nested too deep for json.dumps: no input to give
+        try:
+            if mutated is not None:
+                read_bytes(mutated, ontology, source=f"{label}.json", fmt="json")
+        except ChemodenError as exc:
+            if malformed(exc):
+                return f"extract's JSON, mutated, read back: {malformed(exc)}"
     try:
         json.dumps(got.as_json(), ensure_ascii=False, allow_nan=False)
     except ValueError as exc:
@@ -454,10 +468,11 @@ def run_notes(count: int, seed: int, stream=sys.stdout, code_every: int = 1, ont
     crashes: list[tuple[str, bytes, str]] = []
     slowest = (0.0, "")
     start = time.monotonic()
+    rng = random.Random(seed)  # every other note's extract JSON mutated and read back
     for n, (label, data) in enumerate(note_inputs(count, seed)):
         t = time.monotonic()
         try:
-            problem = extract_problem(data, ontology, label)
+            problem = extract_problem(data, ontology, label, rng if n % 2 == 0 else None)
         except Exception:
             problem = "extract: " + traceback.format_exc(limit=-3)
         if problem:

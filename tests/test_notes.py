@@ -253,6 +253,26 @@ def test_a_long_sentence_or_run_of_digits_is_read_in_linear_time(ontology, text)
     assert time.monotonic() - start < 5
 
 
+def test_extract_json_reads_back_as_the_session_the_note_gives(ontology):
+    """`chemoden extract note.txt > session.json && chemoden code session.json` (extract --help):
+    every note's JSON, provenance and all, reads as the session the note itself gives; a note
+    with unresolved items does not read until each is settled and removed."""
+    unsettled = 0
+    for path in NOTES:
+        got = extract(path.read_text(encoding="utf-8"), ontology.lexicon, source=path.name)
+        as_json = json.dumps(got.as_json())
+        if got.unresolved:
+            unsettled += 1
+            with pytest.raises(InputError) as err:
+                read_bytes(as_json, ontology, source="session.json", fmt="json")
+            assert [e.field for e in err.value.errors] == [f"unresolved[{n}]" for n in range(len(got.unresolved))]
+            continue
+        (from_json,) = read_bytes(as_json, ontology, source="session.json", fmt="json")
+        (from_note,) = read_bytes(path.read_bytes(), ontology, source=path.name, fmt="text")
+        assert set(from_json.triples) == set(from_note.triples), path.name
+    assert unsettled and unsettled < len(NOTES) / 4
+
+
 # -- surfaces ---------------------------------------------------------------------------------
 
 NOTE = TESTS / "notes" / "cd-soap-botox-emg.txt"
