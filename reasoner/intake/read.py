@@ -234,13 +234,19 @@ def _in_note(error: InputError, extraction: note.Extraction) -> InputError:
                       field=error.field, status=error.status)
 
 
-def to_session(extraction: note.Extraction, ontology, *, profile: str | None = None):
-    """The session of what a note gave (what is unresolved left out), annotated with its spans."""
-    source = extraction.source
+def note_document(extraction: note.Extraction) -> dict:
+    """The plain JSON session of what a note gave (what is unresolved left out)."""
     doc = {k: v for k, v in extraction.session.items() if k in SESSION_FIELDS}
     doc["injections"] = [{k: v for k, v in i.items() if k in INJECTION_FIELDS} for i in doc["injections"]]
     if "agent" in doc:
         doc["agent"] = {k: v for k, v in doc["agent"].items() if k in AGENT_FIELDS}
+    return doc
+
+
+def to_session(extraction: note.Extraction, ontology, *, profile: str | None = None):
+    """The session of what a note gave (what is unresolved left out), annotated with its spans."""
+    source = extraction.source
+    doc = note_document(extraction)
     try:
         session = read_document(doc, ontology, source=source, profile=profile)
     except InputError as exc:  # a value read that the session refuses: where the note wrote it
