@@ -44,7 +44,8 @@ test: $(STAMP) $(WEB) browser
 parity: $(STAMP)
 	CHEMODEN_PARITY=full $(BIN)/python -m pytest -n 2 --dist loadgroup tests/test_parity.py tests/test_history.py
 
-# 10,000 generated and mutated inputs through reading, validation and coding; 0 crashes allowed
+# 10,000 generated and mutated inputs through reading, validation and coding, then 1,000 mutated
+# procedure notes through extract and code; 0 crashes allowed
 fuzz: $(STAMP)
 	$(BIN)/python tests/fuzzing.py --count 10000
 

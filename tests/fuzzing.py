@@ -1,6 +1,6 @@
 """Fuzzing: generated and mutated inputs through parsing, validation and coding.
 
-    python tests/fuzzing.py --count 10000        # what `make fuzz` runs
+    python tests/fuzzing.py --count 10000        # what `make fuzz` runs (and 1,000 notes, --notes)
     python tests/fuzzing.py --count 300 --seed 3 # a short run (tests/test_fuzz.py does this)
 
 Each input is a realistic session (benchmarks/generate.py) or one of the examples, often given
@@ -14,6 +14,23 @@ invalid UTF-8, characters inserted), or the Turtle of a session. Every input mus
 coded result or an InputError naming what is wrong; anything else (another exception, an
 InputError without a message) is a crash and is reported with the input that caused it. An
 error reporting several (InputErrors) must read as its first, and name a field at most once.
+
+Procedure notes (`--notes N`, run after the sessions): each is a note of tests/notes mutated as
+text (lines deleted, duplicated, swapped or shuffled; Unicode, control characters, a very long
+line, a number of hundreds of digits inserted; truncated; bytes changed or decoded from random
+bytes; line endings and case changed) or one of the worst notes outright (empty, blank, a table
+header alone). Each goes through what `chemoden extract` does (decode, read, the JSON, the
+table and the Turtle) and what `chemoden code` does (read_bytes with fmt="text", then code).
+extract must end in an extraction or an InputError (bytes that are not UTF-8; for the Turtle, a
+session the note does not give); its JSON must be strict JSON (no NaN, no Infinity), every span
+must lie inside the note (0 <= start < end <= length) and every unresolved item's line and
+column must be its start's; every other note's JSON is mutated as a session is (provenance,
+spans and unresolved items dropped, retyped, negative, nested...) and read back as input, to a
+session or input errors of the checked shape. code must end in a result or an InputError of the same shape as
+above, each of whose errors names a place in the note (inside it: the field "line L, column C" of
+an unresolved item, or a refused value's message ending "(line L, column C of the note)") or is
+about the whole note (no field: empty, not UTF-8, too large; `injections`: none read, too many).
+Anything else is a crash, reported with the note that caused it.
 Deterministic for a seed.
 """
 
@@ -23,6 +40,7 @@ import argparse
 import copy
 import json
 import random
+import re
 import sys
 import time
 import traceback
@@ -36,8 +54,9 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from generate import generate  # noqa: E402
 
 from reasoner import code, load_ontology  # noqa: E402
-from reasoner.core.errors import ChemodenError  # noqa: E402
-from reasoner.intake.read import read_bytes  # noqa: E402
+from reasoner.core.errors import ChemodenError, InputError  # noqa: E402
+from reasoner.intake import note as note_reader  # noqa: E402
+from reasoner.intake.read import read_bytes, to_session  # noqa: E402
 
 JUNK = ["", " ", "null", "-1", "1e309", "NaN", "\u0000", "\ud7ff", "左", "🦴", "x" * 5000, "{", "@context",
         "http://example.org/", "file:///etc/passwd", "<script>", "left left", "bilateral right", "0023-3921-02",
@@ -282,13 +301,225 @@ def run(count: int, seed: int, stream=sys.stdout) -> dict:
     return report
 
 
+# ---------------------------------------------------------------------------
+# Procedure notes
+# ---------------------------------------------------------------------------
+
+NOTES = sorted((ROOT / "tests" / "notes").glob("*.txt"))
+# What a mutation inserts: letters of other scripts, marks that change a word's length when its
+# case changes (İ, ß), digits of other scripts, invisible and joining characters, control
+# characters and the other line breaks, a side or a dose on its own
+NOTE_INSERTS = ["左", "🦴", "é", "e\u0301", "İ", "ß", "ﬁ", "Σ", "٣", "５", "\u200b", "\u200d", "\u00a0", "\u202e", "\ufeff",
+                "\x00", "\x07", "\x0b", "\x0c", "\r", "\x1b", "\x7f", "\x85", "\u2028", "\u2029", "\t", "|", ",", ":",
+                "-", "•", "x", "×", "/", "(", ")", "[", "\\", "Left ", "R ", "bilateral ", " 50 U", " 0 U", " -20 U",
+                " 0.001 U", " 4 sites", " x 4", " U/kg", " 30 kg", "Total 100 U", "NDC 0023-3921-02", "lot ", "G24.3",
+                "DOS: 02/30/2026", "DOS: 01/01/2999", "no ", "Plan: ", "History: ", "Procedure: "]
+# Notes that are no note, or all header
+WORST_NOTES = ["", " ", "\n\n\n", "\t\r\n", "\ufeff", "Muscle | Side | Units", "Muscle | Side | Units\n---|---|---\n",
+               "Muscle\tSide\tUnits\tSites\n", "MUSCLE,SIDE,UNITS\n", "Muscle          Side     Units\n",
+               "Muscle | Side | Units\nTotal | | 100\n", "Procedure:", "PROCEDURE NOTE\n\nPlan:\n", "Left", "50 U",
+               "Botox 100 U vial.", "|||||\n|||", "\x00" * 10]
+
+
+def mutate_note(rng: random.Random, text: str) -> bytes:
+    """A note changed one to three times as text, then at times as bytes."""
+    for _ in range(rng.choice([1, 1, 1, 2, 3])):
+        lines = text.split("\n")
+        move = rng.randrange(13)
+        if move == 0 and lines:  # delete lines
+            start = rng.randrange(len(lines))
+            del lines[start:start + rng.choice([1, 1, 2, 5])]
+        elif move == 1 and lines:  # duplicate a line
+            n = rng.randrange(len(lines))
+            lines.insert(n, lines[n])
+        elif move == 2 and len(lines) > 1:  # swap two lines
+            a, b = rng.randrange(len(lines)), rng.randrange(len(lines))
+            lines[a], lines[b] = lines[b], lines[a]
+        elif move == 3 and len(lines) > 1:  # shuffle a block
+            start = rng.randrange(len(lines))
+            block = lines[start:start + rng.randrange(2, 8)]
+            rng.shuffle(block)
+            lines[start:start + len(block)] = block
+        elif move == 4:  # characters inserted
+            for _ in range(rng.randrange(1, 6)):
+                pos = rng.randrange(len(text) + 1)
+                text = text[:pos] + rng.choice(NOTE_INSERTS) + text[pos:]
+            continue
+        elif move == 5:  # a very long line: a word, a dose list or one unbroken run
+            piece = rng.choice(["trapezius ", "Left biceps 10 U, ", "x" * 50, "| L | 40 | 2 ", "1", " ", "-", "Right SCM. "])
+            n = rng.randrange(len(lines) + 1)
+            lines.insert(n, piece * rng.choice([50, 300, 5_000 // len(piece) + 1]))
+        elif move == 6:  # a number of many digits in place of one
+            digits = [m for m in range(len(text)) if text[m].isdigit()]
+            if digits:
+                pos = rng.choice(digits)
+                text = text[:pos] + "9" * rng.choice([20, 309, 400, 5000]) + text[pos + 1:]
+            continue
+        elif move == 7:  # truncated
+            text = text[:rng.randrange(len(text) + 1)]
+            continue
+        elif move == 8:  # Windows line endings, tabs, a byte order mark, no line breaks at all
+            text = rng.choice([text.replace("\n", "\r\n"), text.replace("  ", "\t"), "\ufeff" + text,
+                               text.replace("\n", " "), text.replace("\n", "\r")])
+            continue
+        elif move == 9:  # case
+            text = rng.choice([text.upper(), text.lower(), text.swapcase()])
+            continue
+        elif move == 10:  # random bytes, decoded, inserted
+            junk = bytes(rng.randrange(256) for _ in range(rng.randrange(1, 200)))
+            pos = rng.randrange(len(text) + 1)
+            text = text[:pos] + junk.decode(rng.choice(["latin-1", "utf-8", "utf-16-le"]), "replace") + text[pos:]
+            continue
+        elif move == 11:  # the note several times over
+            text = "\n".join([text] * rng.choice([2, 3, 10]))
+            continue
+        elif move == 12 and lines:  # a table header in place of a line
+            lines[rng.randrange(len(lines))] = rng.choice(WORST_NOTES[5:11]).rstrip("\n")
+        text = "\n".join(lines)
+    data = text.encode("utf-8", "surrogatepass")
+    if rng.random() < 0.1:
+        data = mutate_bytes(rng, data)  # invalid UTF-8, a byte order mark, bytes cut
+    return data
+
+
+def note_inputs(count: int, seed: int):
+    """(label, bytes) notes, deterministic for the seed: mutated corpus notes, and the worst notes."""
+    rng = random.Random(seed)
+    corpus = [(p.stem, p.read_text(encoding="utf-8")) for p in NOTES]
+    for n in range(count):
+        if rng.random() < 0.1:
+            k = rng.randrange(len(WORST_NOTES))
+            yield f"worst-note-{k}", WORST_NOTES[k].encode("utf-8")
+        else:
+            name, text = rng.choice(corpus)
+            yield f"note-mutation-{n}-{name}", mutate_note(rng, text)
+
+
+def extract_problem(data: bytes, ontology, label: str, rng: random.Random | None = None) -> str | None:
+    """What `chemoden extract` does with a note (decode, read, JSON, table, Turtle), and what is
+    wrong with the outcome, or None. Raises what it does not expect. With rng, the JSON is then
+    mutated as a session is (its provenance and unresolved items too) and read back as input."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return None  # the command's InputError: not UTF-8 text
+    got = note_reader.extract(text, ontology.lexicon, source=label)
+    if rng is not None:
+        try:
+            mutated = json.dumps(mutate_json(rng, got.as_json()), allow_nan=True).encode("utf-8", "surrogatepass")
+        except (ValueError, RecursionError):
+            mutated = None  # nested too deep for json.dumps: no input to give
+        try:
+            if mutated is not None:
+                read_bytes(mutated, ontology, source=f"{label}.json", fmt="json")
+        except ChemodenError as exc:
+            if malformed(exc):
+                return f"extract's JSON, mutated, read back: {malformed(exc)}"
+    try:
+        json.dumps(got.as_json(), ensure_ascii=False, allow_nan=False)
+    except ValueError as exc:
+        return f"extract's JSON is not JSON: {exc}"
+    note_reader.table(got)
+    for field, spans in got.spans.items():
+        for start, end in spans:
+            if not 0 <= start < end <= len(text):
+                return f"span {field} {[start, end]} outside the note of {len(text)} characters"
+    for item in got.unresolved:
+        if (item.line, item.column) != note_reader.position(text, item.start):
+            return f"unresolved {item.text!r} at line {item.line}, column {item.column}, not at its start"
+    try:
+        to_session(got, ontology).graph.serialize(format="turtle")
+    except InputError as exc:
+        return malformed(exc)
+    return None
+
+
+_PLACE = re.compile(r"line (\d+), column (\d+)")  # an unresolved item's field
+_PLACED = re.compile(r".* \(line (\d+), column (\d+) of the note\)", re.S)  # a value the session refuses
+
+
+def note_error_problem(exc: ChemodenError, data: bytes) -> str | None:
+    """What is wrong with the input error a note ended in, or None: the shape of every input
+    error, and each of its errors names a place in the note or is about the whole note."""
+    problem = malformed(exc)
+    if problem or not isinstance(exc, InputError):
+        return problem or f"not an input error: {type(exc).__name__}"
+    text = data.decode("utf-8-sig", "replace")
+    lines = text.split("\n")
+    for error in exc.errors:
+        place = _PLACE.fullmatch(error.field or "") or _PLACED.fullmatch(error.message)
+        if place:
+            line, column = int(place.group(1)), int(place.group(2))
+            if not (1 <= line <= len(lines) and 1 <= column <= len(lines[line - 1]) + 1):
+                return f"{error.field} is not in the note ({len(lines)} lines): {error.message}"
+        elif error.field not in (None, "injections"):
+            return f"names {error.field!r}, not a place in the note: {error.message}"
+    return None
+
+
+def run_notes(count: int, seed: int, stream=sys.stdout, code_every: int = 1, ontology=None) -> dict:
+    """Mutated procedure notes through extract and code (code() itself on every code_every-th
+    note that reads into a session: coding is the costly part)."""
+    import logging
+
+    logging.getLogger("rdflib").setLevel(logging.ERROR)
+    ontology = ontology or load_ontology()
+    outcomes: Counter = Counter()
+    crashes: list[tuple[str, bytes, str]] = []
+    slowest = (0.0, "")
+    start = time.monotonic()
+    rng = random.Random(seed)  # every other note's extract JSON mutated and read back
+    for n, (label, data) in enumerate(note_inputs(count, seed)):
+        t = time.monotonic()
+        try:
+            problem = extract_problem(data, ontology, label, rng if n % 2 == 0 else None)
+        except Exception:
+            problem = "extract: " + traceback.format_exc(limit=-3)
+        if problem:
+            crashes.append((label, data, problem))
+            continue
+        try:
+            sessions = read_bytes(data, ontology, source=label, fmt="text")
+            if n % code_every == 0:
+                for session in sessions:
+                    code(session, ontology)
+                outcomes["coded"] += 1
+            else:
+                outcomes["read"] += 1
+        except ChemodenError as exc:
+            problem = note_error_problem(exc, data)
+            if problem:
+                crashes.append((label, data, problem))
+                continue
+            outcomes["input error"] += 1
+        except Exception:
+            crashes.append((label, data, "code: " + traceback.format_exc(limit=-3)))
+            continue
+        took = time.monotonic() - t
+        if took > slowest[0]:
+            slowest = (took, label)
+    seconds = time.monotonic() - start
+    report = {"inputs": sum(outcomes.values()) + len(crashes), "coded": outcomes["coded"], "read": outcomes["read"],
+              "input_errors": outcomes["input error"], "crashes": len(crashes), "seconds": round(seconds, 1),
+              "slowest_s": round(slowest[0], 3), "slowest": slowest[1]}
+    print(f"fuzz notes: {report['inputs']} notes in {report['seconds']} s: {report['coded']} coded, {report['read']} "
+          f"read (not coded), {report['input_errors']} input errors, {report['crashes']} crashes; slowest "
+          f"{report['slowest_s']} s ({report['slowest']})", file=stream)
+    for label, data, what in crashes[:10]:
+        print(f"CRASH {label}: {data[:200]!r}\n{what}", file=stream)
+    report["crash_list"] = crashes
+    return report
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description="Chemoden fuzzing: generated and mutated inputs")
     parser.add_argument("--count", type=int, default=10_000)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--notes", type=int, default=1000, help="mutated procedure notes after the sessions")
     args = parser.parse_args(argv)
     report = run(args.count, args.seed)
-    return 1 if report["crashes"] else 0
+    notes = run_notes(args.notes, args.seed) if args.notes else {"crashes": 0}
+    return 1 if report["crashes"] or notes["crashes"] else 0
 
 
 if __name__ == "__main__":

@@ -300,3 +300,87 @@ def test_the_loads_nquads_text_holds_the_graphs_as_quads(ontology):
         for part in terms:
             assert len(text[part]) == len(terms[part]), part
             assert parsed(text[part]) == set(to_quads(terms[part])), part
+
+
+# -- procedure notes ---------------------------------------------------------------------------
+
+NOTES = ROOT / "tests" / "notes"
+CLEAN_NOTES = ["cd-soap-botox-emg", "table-cd-pipes-botox-emg"]  # read with nothing unresolved
+UNSETTLED_NOTE = "table-csv-arm-leg-hamstrings"  # 'Hamstrings' at line 18, column 1: which hamstring?
+
+
+def _notes_folder(tmp_path: Path) -> Path:
+    folder = tmp_path / "notes"
+    folder.mkdir()
+    for name in CLEAN_NOTES + [UNSETTLED_NOTE]:
+        shutil.copy(NOTES / f"{name}.txt", folder)
+    return folder
+
+
+def _session_quads(store: Path, tmp_path: Path, name: str) -> dict[str, set]:
+    """Every session graph of the store (graph name -> its quads as text), through `export`."""
+    import pyoxigraph as ox
+
+    out = tmp_path / f"{name}.nq"
+    chemoden("export", "--store", store, "--format", "nquads", "-o", out, check=0)
+    graphs: dict[str, set] = {}
+    for quad in ox.parse(path=str(out), format=ox.RdfFormat.N_QUADS):
+        if "/graph/session/" in str(quad.graph_name):
+            graphs.setdefault(quad.graph_name.value, set()).add(f"{quad.subject} {quad.predicate} {quad.object}")
+    return graphs
+
+
+def test_load_of_notes_stores_what_extract_reads_and_recode_reads_the_notes_again(tmp_path):
+    """`chemoden load` of a folder of notes: each note's text is the stored input, its asserted
+    graph the session `chemoden extract` gives (with the note's annotations), the note left
+    unresolved reported with its line and column (not lost, not stored); `--recode` reads the
+    stored notes again into the same graphs."""
+    import pyoxigraph as ox
+
+    folder, store = _notes_folder(tmp_path), tmp_path / "store"
+    load = chemoden("load", folder, "--store", store, "--jobs", "1", check=2)
+    assert "3 records, 2 coded" in load.stderr and "1 failed" in load.stderr, load.stderr
+    assert "line 18, column 1" in load.stderr and "Hamstrings" in load.stderr
+    (error,) = [json.loads(x) for x in (store / "load-errors.jsonl").read_text().splitlines()]
+    assert error["source"].endswith(f"{UNSETTLED_NOTE}.txt") and error["error"]["field"] == "line 18, column 1"
+    assert "semitendinosus" in error["error"]["message"]
+    assert json.loads((store / "chemoden-store.json").read_text())["sessions"] == 2
+
+    stored = _session_quads(store, tmp_path, "loaded")
+    base = "https://w3id.org/chemoden/graph/session/"
+    assert {g.removeprefix(base).rsplit("/", 1)[0] for g in stored} == set(CLEAN_NOTES)
+    # the session extract reads, as the store keeps it (Oxigraph writes numbers in their canonical form)
+    extract = chemoden("extract", "--format", "turtle", *[folder / f"{n}.txt" for n in CLEAN_NOTES], check=0)
+    extracted = ox.Store()
+    extracted.load(extract.stdout.encode(), format=ox.RdfFormat.TURTLE)
+    asserted = set().union(*(stored[f"{base}{n}/asserted"] for n in CLEAN_NOTES))
+    assert {f"{q.subject} {q.predicate} {q.object}" for q in extracted} == asserted
+    assert any("oa#TextQuoteSelector" in q for q in asserted)  # the note's annotations are stored
+    # the input is the note as written
+    for name in CLEAN_NOTES:
+        given = {q.split(" ", 2)[1]: q.split(" ", 2)[2] for q in stored[f"{base}{name}/input"]}
+        assert given["<https://w3id.org/chemoden#inputFormat>"] == '"text"'
+        text = (NOTES / f"{name}.txt").read_text(encoding="utf-8")
+        assert given["<https://w3id.org/chemoden#inputDocument>"] == str(ox.Literal(text))
+    raw = b"".join(p.read_bytes() for p in store.rglob("*") if p.is_file())
+    assert b"412098" in raw and b"004512" in raw  # the notes' record numbers, as the test below looks for them
+
+    recode = chemoden("load", "--store", store, "--recode", "--jobs", "1", check=0)
+    assert "2 records, 2 coded (2 replaced" in recode.stderr and "0 failed" in recode.stderr, recode.stderr
+    assert _session_quads(store, tmp_path, "recoded") == stored
+
+
+def test_a_keyed_load_of_notes_keeps_no_word_of_them(tmp_path):
+    """With a patient key, a note naming the patient is kept as the session read from it (the
+    identifier keyed), without its annotations (their quotes are the note's words): the record
+    number appears nowhere in the store, and a recode gives the same graphs."""
+    folder, store = _notes_folder(tmp_path), tmp_path / "keyed"
+    key = tmp_path / "key.txt"
+    key.write_text("a3f1c9d2e8b7a6f5c4d3e2f1a0b9c8d7\n")
+    chemoden("load", folder, "--store", store, "--patient-key", key, "--jobs", "1", check=2)
+    raw = b"".join(p.read_bytes() for p in store.rglob("*") if p.is_file())
+    assert b"412098" not in raw and b"004512" not in raw  # the notes' record numbers (found unkeyed: above)
+    stored = _session_quads(store, tmp_path, "keyed")
+    assert len(stored) == 2 * 4 and not any("oa#" in q for quads in stored.values() for q in quads)
+    chemoden("load", "--store", store, "--recode", "--patient-key", key, "--jobs", "1", check=0)
+    assert _session_quads(store, tmp_path, "keyed-recoded") == stored

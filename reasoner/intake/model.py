@@ -170,6 +170,8 @@ def pseudonymise(session: Session, key: bytes) -> None:
     hex, in the attribute, the resolved triples and the input as read, so that nothing
     downstream ever sees the identifier itself. The same key gives the same pseudonym for the
     same patient (sessions stay linkable); without the key it cannot be reversed or recomputed.
+    A session read from a procedure note loses the note's Web Annotations: their quotes are the
+    note's words, which hold the identifier (and whatever else the note says around each fact).
     Call it once per session, before coding: a second call hashes the pseudonym again."""
     if session.patient is None:
         return
@@ -178,6 +180,7 @@ def pseudonymise(session: Session, key: bytes) -> None:
     raw = session.patient
     pseudonym = hmac.new(bytes(key), raw.encode("utf-8"), hashlib.sha256).hexdigest()
     session.patient = pseudonym
+    session.provenance = []
     session.triples = [(s, p, Literal(pseudonym)) if p == CD.patientId else (s, p, o) for s, p, o in session.triples]
     session._graph = None  # made again from the triples when asked for
     graph = session.input_graph

@@ -4,6 +4,7 @@ JSON-LD processor makes, a fraction of the time; tests/test_session_formats.py c
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 
 from rdflib import BNode, Graph, Literal, URIRef
@@ -30,6 +31,14 @@ AGENT_FIELDS = ("product", "ndc", "units_administered", "units_discarded", "lot"
 BILLED_FIELDS = ("code", "units", "modifiers", "ndc", "diagnosis_pointers")
 # Descriptive fields a record may carry; read into the graph, not used for coding.
 EXTRA_SESSION_FIELDS = ("notes", "encounter", "provider")
+# What `chemoden extract --format json` adds to the session it read from a note: checked (a
+# session whose note left something unresolved is not coded), then left out of the graph.
+NOTE_FIELDS = ("unresolved", "provenance")
+PROVENANCE_FIELDS = ("note", "characters", "spans", "not_injected", "settled_by_context")
+MAX_SPANS = 10_000  # character spans in one note's provenance (a note of 8 MB gives a few hundred)
+_FIELD_PATH = re.compile(r"(id|setting|approach|indication|profile|patient|date|diagnoses)|guidance\[(\d+)\]"
+                         r"|agent\.(" + "|".join(AGENT_FIELDS) + r")"
+                         r"|injections\[(\d+)\](?:\.(?:" + "|".join(INJECTION_FIELDS) + r"))?")
 
 
 def check_plain(doc: dict, source: str) -> tuple[list[InputError], dict]:
@@ -44,9 +53,13 @@ def check_plain(doc: dict, source: str) -> tuple[list[InputError], dict]:
         errors.append(InputError(message, source=source, field=field))
 
     for key in doc:
-        if key not in SESSION_FIELDS + EXTRA_SESSION_FIELDS:
+        if key not in SESSION_FIELDS + EXTRA_SESSION_FIELDS + NOTE_FIELDS:
             bad(f"unknown field {key!r} (known: {', '.join(SESSION_FIELDS)})", key)
             del usable[key]
+    if "unresolved" in doc:
+        _check_unresolved(usable.pop("unresolved"), bad)
+    if "provenance" in doc:
+        _check_provenance(usable.pop("provenance"), doc, bad)
     if "id" in doc and not isinstance(doc["id"], (str, int)) or doc.get("id") == "":
         bad(f"must be a non-empty text, found {doc['id']!r}", "id")
         usable.pop("id", None)
@@ -97,6 +110,100 @@ def check_plain(doc: dict, source: str) -> tuple[list[InputError], dict]:
     if not isinstance(usable.get("injections"), list):
         usable.pop("injections", None)
     return errors, usable
+
+
+def _check_unresolved(items, bad) -> None:
+    """The items `chemoden extract` could not settle: each one left is an error (settled, it is
+    removed; a session is not coded with part of its note unread)."""
+    if not isinstance(items, list):
+        bad(f"must be the list of what chemoden extract could not settle in the note, found {show(items)}",
+            "unresolved")
+        return
+    if len(items) > MAX_SPANS:
+        bad(f"{len(items):,} items is more than one note leaves unresolved (at most {MAX_SPANS:,})", "unresolved")
+        return
+    for n, item in enumerate(items):
+        if isinstance(item, dict) and isinstance(item.get("text"), str) and isinstance(item.get("reason"), str):
+            place = (f", line {item['line']}, column {item['column']}"
+                     if _is_whole(item.get("line")) and _is_whole(item.get("column")) else "")
+            bad(f"not settled: {show(item['text'])} ({item['reason']}{place} of the note): settle it in the session "
+                "(the target, its side or its dose) and remove it from unresolved", f"unresolved[{n}]")
+        else:
+            bad("must be an item chemoden extract could not settle, an object with text and reason, found "
+                f"{show(item)}", f"unresolved[{n}]")
+
+
+def _check_provenance(value, doc: dict, bad) -> None:
+    """The note's provenance as `chemoden extract` writes it: the note's name, its length in
+    characters, the spans each field was read from ([start, end] offsets inside the note, for
+    fields the session has) and the targets named but not injected or settled by context."""
+    known = _check_object(value, PROVENANCE_FIELDS, "an object, the provenance chemoden extract writes of a note "
+                          f"({', '.join(PROVENANCE_FIELDS)})", "provenance", bad)
+    if known is None:
+        return
+    note = value.get("note")
+    if note is not None and (not isinstance(note, str) or not note.strip()):
+        bad(f"must be the note's file name or path written as text, found {show(note)}", "provenance.note")
+    length = value.get("characters")
+    if length is not None and not (_is_whole(length) and length >= 0):
+        bad(f"must be the note's length, a whole number of characters, 0 or more, found {show(length)}",
+            "provenance.characters")
+    length = length if _is_whole(length) and length >= 0 else None
+    spans = value.get("spans")
+    if spans is not None:
+        if not isinstance(spans, dict):
+            bad(f"must be an object: for each field, the [start, end] character offsets of the note it was read "
+                f"from, found {show(spans)}", "provenance.spans")
+        elif len(spans) + sum(len(v) for v in spans.values() if isinstance(v, list)) > MAX_SPANS:
+            bad(f"more spans than one note's provenance holds (at most {MAX_SPANS:,})", "provenance.spans")
+        else:
+            for key, written in spans.items():
+                where = f"provenance.spans[{show(key)}]"
+                if not _names_field(key, doc):
+                    bad(f"names no field of the session, found {show(key)}", where)
+                elif not isinstance(written, list) or not written:
+                    bad(f"must be a list of [start, end] character offsets of the note, found {show(written)}", where)
+                else:
+                    for n, span in enumerate(written):
+                        _check_span(span, length, f"{where}[{n}]", bad)
+    for key in ("not_injected", "settled_by_context"):
+        items = value.get(key)
+        if items is None:
+            continue
+        if not isinstance(items, list) or len(items) > MAX_SPANS:
+            what = "named but did not count" if key == "not_injected" else "settled by the targets listed with them"
+            bad(f"must be a list of the targets chemoden extract {what}, found {show(items)}", f"provenance.{key}")
+            continue
+        for n, item in enumerate(items):
+            if not isinstance(item, dict):
+                bad(f"must be an object with the text and its span, found {show(item)}", f"provenance.{key}[{n}]")
+            elif "span" in item:
+                _check_span(item["span"], length, f"provenance.{key}[{n}].span", bad)
+
+
+def _names_field(key, doc: dict) -> bool:
+    """Whether a provenance key is a field of a session, and its injection or guidance is one of
+    this session's: injections[2].units with a third injection, guidance[0] with a guidance. (A
+    vial's size read where no agent was is kept: extract records the span of what it read.)"""
+    match = _FIELD_PATH.fullmatch(key) if isinstance(key, str) else None
+    if match is None:
+        return False
+    guidance, injection = match.group(2), match.group(4)
+    if guidance is not None:
+        given = doc.get("guidance")
+        count = len(given) if isinstance(given, list) else int(given is not None)  # one guidance as text
+        return int(guidance) < count
+    if injection is not None:
+        return isinstance(doc.get("injections"), list) and int(injection) < len(doc["injections"])
+    return True
+
+
+def _check_span(span, length: int | None, where: str, bad) -> None:
+    """[start, end]: whole numbers, 0 <= start < end <= the note's length (when it is given)."""
+    if not (isinstance(span, list) and len(span) == 2 and all(_is_whole(n) for n in span)
+            and 0 <= span[0] < span[1] and (length is None or span[1] <= length)):
+        within = f"0 <= start < end <= {length:,} (the note's characters)" if length is not None else "0 <= start < end"
+        bad(f"must be [start, end], character offsets of the note with {within}, found {show(span)}", where)
 
 
 def _check_injection(inj, where: str, bad) -> bool:

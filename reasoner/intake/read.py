@@ -206,14 +206,51 @@ def read_note(text: str, ontology, *, source: str = "<note>", profile: str | Non
     return to_session(extraction, ontology, profile=profile)
 
 
-def to_session(extraction: note.Extraction, ontology, *, profile: str | None = None):
-    """The session of what a note gave (what is unresolved left out), annotated with its spans."""
-    source = extraction.source
+_INDEXED = re.compile(r"(.+)\[(\d+)\]")
+
+
+def _in_note(error: InputError, extraction: note.Extraction) -> InputError:
+    """An error on a field of the session a note gave, with the note's line and column the value
+    was read from: the field's span, else its injection's (the sites), else where the agent is
+    named (the units administered, when the reader summed the doses). An error about no value
+    the note wrote (the number of injections, --profile) is left as it is."""
+    spans = extraction.spans
+    field = error.field or ""
+    span = None
+    while field and span is None:
+        indexed = _INDEXED.fullmatch(field)
+        if spans.get(field):
+            span = spans[field][0]
+        elif indexed and spans.get(indexed.group(1)):  # diagnoses[1], agent.vial_units[1]: the n-th written
+            written = spans[indexed.group(1)]
+            span = written[min(int(indexed.group(2)), len(written) - 1)]
+        elif field == "agent" and spans.get("agent.product"):
+            span = spans["agent.product"][0]
+        field = field[:max(field.rfind("."), field.rfind("["), 0)]
+    if span is None:
+        return error
+    line, column = extraction.position(span[0])
+    return InputError(f"{error.message} (line {line}, column {column} of the note)", source=error.source,
+                      field=error.field, status=error.status)
+
+
+def note_document(extraction: note.Extraction) -> dict:
+    """The plain JSON session of what a note gave (what is unresolved left out)."""
     doc = {k: v for k, v in extraction.session.items() if k in SESSION_FIELDS}
     doc["injections"] = [{k: v for k, v in i.items() if k in INJECTION_FIELDS} for i in doc["injections"]]
     if "agent" in doc:
         doc["agent"] = {k: v for k, v in doc["agent"].items() if k in AGENT_FIELDS}
-    session = read_document(doc, ontology, source=source, profile=profile)
+    return doc
+
+
+def to_session(extraction: note.Extraction, ontology, *, profile: str | None = None):
+    """The session of what a note gave (what is unresolved left out), annotated with its spans."""
+    source = extraction.source
+    doc = note_document(extraction)
+    try:
+        session = read_document(doc, ontology, source=source, profile=profile)
+    except InputError as exc:  # a value read that the session refuses: where the note wrote it
+        raise InputErrors.of([_in_note(e, extraction) for e in exc.errors]) from None
     session.note = extraction
     for n, injection in enumerate(session.injections):
         span = extraction.spans.get(f"injections[{n}]", [None])[0]

@@ -39,6 +39,7 @@ from ..engines.backend import nt, nt_line, to_quads
 from ..engines.diskstore import Reader, Writer
 from ..engines.store import OxigraphStore
 from ..intake.files import Record, count_records, sources
+from ..intake.read import note_document
 from ..knowledge.ontology import Ontology
 from . import batch
 from .dataset import ONTOLOGY_GRAPH, ONTOLOGY_INFERRED, Dataset, ontology_graphs, result_graphs, session_graph
@@ -136,9 +137,17 @@ def _init(ontology_dir, profile, engine, chunk_size, key) -> None:
 
 def _input_text(record: Record, session, index: int, key: bytes | None) -> tuple[str, str]:
     """(format, text) of the session as given, its patient identifier keyed: the JSON document,
-    or the session's input triples as N-Triples."""
+    the procedure note's text, or the session's input triples as N-Triples. A note is kept as
+    written, for --recode to read it again, unless it names the patient and a patient key is in
+    use: its words hold the identifier the key stands for, so the session read from it is kept
+    instead (JSON, keyed; pseudonymise has left out the note's annotations, as a recode will)."""
     import pyoxigraph as ox
 
+    if record.fmt == "text" and getattr(session, "note", None) is not None:
+        if key is None or session.patient is None:
+            return "text", session.note.text
+        doc = dict(note_document(session.note), patient=session.patient)
+        return "json", json.dumps(doc, ensure_ascii=False, separators=(",", ":"))
     if record.fmt != "turtle" and session.plain:
         doc = json.loads(record.text)
         if isinstance(doc, list):

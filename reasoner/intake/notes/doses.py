@@ -60,7 +60,7 @@ def label(text: str, mentions: list[Mention], span: tuple[int, int], patterns: P
         gap_before = text[m.end:span[0]] if m.end <= span[0] else None
         gap_after = text[span[1]:m.start] if m.start >= span[1] else None
         if gap_before is not None:  # "Total 8 U/kg = 144 U": the per-kilogram dose restated
-            gap_before = re.sub(r"\d+(?:\.\d+)?\s*U\s*/\s*kg\s*=?", "", gap_before)
+            gap_before = re.sub(r"(?<!\d)\d+(?:\.\d+)?\s*U\s*/\s*kg\s*=?", "", gap_before)
         if gap_before is not None and len(gap_before) <= 24 and not re.search(r"[.;]|\d\s*(?:U|units)", gap_before):
             distance = len(gap_before) + (10 if re.search(r",|\band\b", gap_before) else 0)
         elif gap_after is not None and len(gap_after) <= 12 and not re.search(r"[.;,]", gap_after):

@@ -268,8 +268,10 @@ def _adjacent_side(text: str, m: Mention, sides: list[Mention], today: list[Ment
     for k, s in enumerate(sides):
         if s.end <= m.start:
             gap = text[s.end:m.start]
+            if len(gap) > 16:  # too far to be its side: not read (a long sentence has many side words)
+                continue
             words = [w.lower() for w in TOKEN.findall(gap)]
-            if len(gap) <= 16 and all(w in STOP for w in words) and not re.search(r"[,;|]", gap):
+            if all(w in STOP for w in words) and not re.search(r"[,;|]", gap):
                 other = sides[k - 1] if k else None  # "right and left occipitalis": both
                 if other is not None and other.entry.label != s.entry.label and re.fullmatch(
                         r"\s*(?:and|&|,|/)\s*", text[other.end:s.start]):
@@ -280,8 +282,10 @@ def _adjacent_side(text: str, m: Mention, sides: list[Mention], today: list[Ment
     for s in sides:
         if s.start >= m.end and s.end <= nxt:
             gap = text[m.end:s.start]
+            if len(gap) > 20:
+                continue
             words = [w.lower() for w in TOKEN.findall(gap)]
-            if len(gap) <= 20 and all(w in STOP or w in ("side",) for w in words) and not re.search(r"\d|\|", gap):
+            if all(w in STOP or w in ("side",) for w in words) and not re.search(r"\d|\|", gap):
                 follow = text[s.end:nxt]
                 if nxt < len(text) and all(w.lower() in STOP for w in TOKEN.findall(follow)) \
                         and not re.search(r"[,;:(]", follow):

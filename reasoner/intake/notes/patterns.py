@@ -10,7 +10,9 @@ import re
 
 from ...knowledge.reading import Lexicon
 
-NUMBER = r"(\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?)"
+# from the first digit of a run only: tried inside a run of n digits as well, a pattern that fails
+# after it (no unit) costs n squared steps (a run of 20,000 digits took 45 s)
+NUMBER = r"(?<!\d)(\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?)"
 DOSE = re.compile(NUMBER + r"\s*-?\s*(?:U|IU|u|iu|[Uu]nits?|UNITS?)(?![A-Za-z])(\s*/\s*kg)?")
 TIMES = re.compile(r"^\s*(?:x|×|X|\*)\s*" + NUMBER + r"(?!\s*(?:mL|ml|cc|mg|kg))")
 WEIGHT = re.compile(NUMBER + r"\s*kg\b(?!\s*/)", re.I)
@@ -94,12 +96,18 @@ def patterns(lexicon: Lexicon) -> Patterns:
     return _compiled(tuple((name, tuple(phrases)) for name, phrases in sorted(lexicon.cues.items())))
 
 
+# Larger than any amount or count a note can mean (the session's bounds are 100,000 units and 100
+# sites): a number written longer is read as this, not as infinity (int() of which raised
+# OverflowError, and which extract's JSON wrote as Infinity); its field's input error names it.
+LARGEST = 1e15
+
+
 def count(written: str) -> int:
-    return COUNT_WORDS.get(written.lower()) or int(float(written))
+    return COUNT_WORDS.get(written.lower()) or int(num(written))
 
 
 def num(written: str) -> float:
-    return float(written.replace(",", ""))
+    return min(float(written.replace(",", "")), LARGEST)
 
 
 def number(value: float):
