@@ -207,3 +207,22 @@ def test_the_doses_read_the_same_in_every_form(ontology):
     assert isomorphic(plain.graph, jsonld.graph) and isomorphic(plain.graph, turtle.graph)
     assert [ln["units"] for ln in plain.claim] == [1, 51]
     assert _lines([code(turtle, ontology)]) == _lines([code(plain, ontology)])
+
+
+def test_turtle_giving_a_target_and_its_name_as_chemoden_writes_them(ontology):
+    """Chemoden's own Turtle gives an injection's target and the name as written, an NDC as written
+    and in 11 digits: read as one value when they agree, refused as two when they do not."""
+    ttl = """@prefix cd: <https://w3id.org/chemoden#> .
+    <urn:x:fmt> a cd:Session ; cd:guidance cd:NeedleEMG ;
+        cd:hasInjection [ cd:muscle cd:sternocleidomastoid ; cd:muscleName "left SCM" ] ,
+                        [ cd:muscle cd:trapezius ; cd:muscleName "trapezius" ; cd:side cd:Right ] ;
+        cd:agent [ cd:productName "Botox" ; cd:ndcText "0023-1145-01" ; cd:ndc "00023114501" ;
+                   cd:unitsAdministered 100 ] ."""
+    (result,) = _code(ttl, ontology)
+    assert sorted((ln.code, ln.units, ln.modifiers) for ln in result.lines if ln.code.startswith("6")) == [("64616", 1, ("50",))]
+    for other in ('cd:muscle cd:sternocleidomastoid ; cd:muscleName "trapezius"', 'cd:ndc "00023392102"'):
+        broken = ttl.replace('cd:muscle cd:sternocleidomastoid ; cd:muscleName "left SCM"', other) if "muscle" in other \
+            else ttl.replace('cd:ndc "00023114501"', other)
+        with pytest.raises(InputError) as refused:
+            _code(broken, ontology)
+        assert "has several values" in str(refused.value)

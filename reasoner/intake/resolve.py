@@ -419,6 +419,12 @@ def _target(graph, node, inj_iri, field, out, names, source) -> tuple:
     """(target, the side its name says or None, the name as written) of one injection."""
     target_iris = list(graph.objects(node, CD.muscle))
     written_names = _text(graph, node, CD.muscleName)
+    if len(target_iris) == 1 and len(written_names) == 1:  # Chemoden's own Turtle: the target and its name as written
+        agreed = names.resolve_target(written_names[0])
+        if agreed is not None and agreed.target is not None and agreed.target.iri == target_iris[0]:
+            out.add((inj_iri, CD.muscleName, Literal(written_names[0])))
+            out.add((inj_iri, CD.muscle, agreed.target.iri))
+            return agreed.target, agreed.side, written_names[0]
     _one([str(t) for t in target_iris] + written_names, source, f"{field}.muscle")
     side_from_name = None
     if target_iris:
@@ -589,8 +595,10 @@ def _resolve_agent(graph, node, session_iri, out, ontology, source, plain, probl
             out.add((agent, CD.vialUnits, Literal(units, datatype=XSD.decimal)))
 
     with problems.field():
-        texts = _text(graph, node, CD.ndcText) + _text(graph, node, CD.ndc)
-        written = _one(texts, source, "agent.ndc")
+        written_texts, elevens = _text(graph, node, CD.ndcText), _text(graph, node, CD.ndc)
+        # Chemoden's own Turtle gives both, the NDC as written and its 11-digit form: one value when they agree
+        agree = len(written_texts) == 1 and len(elevens) == 1 and ndc.normalise(written_texts[0]) == elevens[0]
+        written = _one(written_texts if agree else written_texts + elevens, source, "agent.ndc")
         if written is None:
             return
         ndc11 = ndc.normalise(written)
