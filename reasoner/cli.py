@@ -315,16 +315,25 @@ def _extract(args) -> int:
             except UnicodeDecodeError as exc:
                 raise InputError(f"not UTF-8 text (byte {exc.start})", source=record.source) from None
             extraction = note.extract(text, ontology.lexicon, source=record.source)
+            # what `code` would refuse in the session read (no injection, a value out of range) is an
+            # input error here too, after the output; unresolved items are reported instead
+            session, refused = None, None
+            try:
+                session = to_session(extraction, ontology)
+            except ChemodenError as exc:
+                refused = None if extraction.unresolved and args.format != "turtle" else exc
             if args.format == "json":
                 print(json.dumps(extraction.as_json(), ensure_ascii=False))
             elif args.format == "table":
                 print(note.table(extraction))
-            else:
-                print(to_session(extraction, ontology).graph.serialize(format="turtle"))
+            elif session is not None:
+                print(session.graph.serialize(format="turtle"))
             for u in extraction.unresolved:
                 print(f"chemoden: {record.source}: line {u.line}, column {u.column}: {note.problem(u)}", file=sys.stderr)
             if extraction.unresolved:
                 status = max(status, EXIT_INPUT)
+            if refused is not None:
+                raise refused
         except ChemodenError as exc:
             _report(exc)
             status = max(status, exc.exit_code)

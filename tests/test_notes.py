@@ -341,3 +341,10 @@ def test_post_code_takes_a_note_as_plain_text(endpoint):
     with urllib.request.urlopen(request, timeout=60) as answer:
         result = json.loads(answer.read())
     assert {ln["code"] for ln in result["lines"]} >= {"64616", "95874"}
+
+
+def test_extract_of_a_note_code_would_refuse_exits_2_with_the_reason():
+    """A note with no injection today (only a plan) prints its session and exits 2, as `code` would."""
+    proc = chemoden("extract", "-", stdin="Plan: consider the soleus at the next visit.\n")
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert json.loads(proc.stdout)["injections"] == [] and "injections: empty" in proc.stderr

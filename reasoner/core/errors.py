@@ -43,7 +43,8 @@ COMMAND_EXITS = {
              EXIT_ONTOLOGY: None, EXIT_INTERNAL: None},
     "extract": {EXIT_OK: "every note read with nothing unresolved",
                 EXIT_INPUT: "a note has unresolved items (each on stderr with its line and column; the session is "
-                            "still printed), or cannot be read",
+                            "still printed), its session is one `code` would refuse (no injection, a value out of "
+                            "range), or it cannot be read",
                 EXIT_ONTOLOGY: None, EXIT_INTERNAL: None},
     "export": {EXIT_OK: "written", EXIT_INPUT: "no store there, or OUTPUT cannot be written", EXIT_INTERNAL: None},
     "profiles": {EXIT_OK: "listed", EXIT_ONTOLOGY: None, EXIT_INTERNAL: None},
