@@ -110,11 +110,22 @@ def _targets(got):
     "Left splenius capitis 60 U.\n\nPlan: right trapezius 40 U at the next visit.",
     "History: right trapezius 40 U in March.\n\nProcedure: left splenius capitis 60 U.",
     "Exam: hypertrophy of the right trapezius.\n\nProcedure: left splenius capitis 60 U.",
+    "Prior session (spring), for comparison\n  Muscle       Side  Units\n  Trapezius    R     40\n\n"
+    "Procedure\n  Muscle            Side  Units\n  Splenius capitis  L     60\n",
+    "Left splenius capitis 60 U. Right trapezius: not reinjected, the shoulder is level now.",
 ])
 def test_a_muscle_named_but_not_injected_today_is_not_read(ontology, sentence):
     got = _read(ontology, "Botox 100 U vial.\n" + sentence)
     assert _targets(got) == [("splenius capitis", "left")]
     assert any(e["text"].lower().endswith("trapezius") for e in got.excluded)
+
+
+def test_a_muscle_named_in_passing_takes_no_side_from_a_list_or_limb_named_elsewhere(ontology):
+    text = ("Spastic right arm after stroke.\nRight arm:\n- biceps brachii 100 U\n- brachialis 50 U\n"
+            "Home program: keep up triceps strengthening with therapy.\n")
+    got = _read(ontology, text)
+    assert _targets(got) == [("biceps brachii", "right"), ("brachialis", "right")]
+    assert any(e["text"] == "triceps" for e in got.excluded) and not got.unresolved
 
 
 @pytest.mark.parametrize("text, sides", [

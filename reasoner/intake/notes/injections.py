@@ -136,10 +136,11 @@ def read(note: Note, sentence: Sentence, today: list[Mention], found: list[Found
         if side is None and line.heading_side:
             side = (line.heading_side, None)
             f.units_each = line.heading_side == "bilateral"  # amounts under "Both legs:" are per side
+        limb_side = False  # the side only from a limb the note announced elsewhere
         if side is None:
             announced = note.limbs.side(target.region, line)
             if announced is not None:
-                side = (announced, None)
+                side, limb_side = (announced, None), True
         if side is not None:
             f.side, f.side_span = side
         # left and right columns of a table
@@ -164,7 +165,8 @@ def read(note: Note, sentence: Sentence, today: list[Mention], found: list[Found
         if f.units == 0:  # "pronator teres | 0 U": named with no dose, not injected
             record.exclude(m.written, m.start, m.end, "zero dose")
             continue
-        evidence = (f.units is not None or f.sites is not None or f.per_kg is not None or f.side is not None
+        evidence = (f.units is not None or f.sites is not None or f.per_kg is not None
+                    or (f.side is not None and not limb_side)
                     or line.cells is not None or line.row or INJECTED.search(text, s_start, s_end))
         if not evidence:  # named in passing, not as an injection
             record.exclude(m.written, m.start, m.end, "mentioned")

@@ -82,7 +82,8 @@ class Layout:
                 continue
             following = raws[number + 1] if number + 1 < len(raws) else ""
             entry, heading_end, side = (None, 0, None) if table else heading(
-                raw, self.lexicon, titles_list=bool(BULLET.match(following)))
+                raw, self.lexicon, titles_list=bool(BULLET.match(following)),
+                titles_table=self._header(following))
             if entry is not None:
                 context = entry
                 heading_side = side
@@ -95,15 +96,22 @@ class Layout:
                 value = normalise(stated.group(1) or "")
                 heading_side = next((e.label for e in self.lexicon.phrases.get(value, ()) if e.kind == "side"), None)
                 block, content_seen = True, False
-            line = Line(start, end, raw, context, heading_side, heading_end if entry is not None else 0,
-                        row=bool(table or cells or BULLET.match(raw) or raw.startswith(("  ", "\t"))
-                                 or self._short_item(raw, lines)))
+            row = bool(table or cells or BULLET.match(raw) or raw.startswith(("  ", "\t")) or self._short_item(raw, lines))
+            if entry is None and heading_side is not None and not row and lines and lines[-1].row and not lines[-1].heading_end \
+                    and lines[-1].heading_side == heading_side:
+                heading_side = None  # prose after the list a side's heading titled: the list has ended
+            line = Line(start, end, raw, context, heading_side, heading_end if entry is not None else 0, row=row)
             if table is not None and cells is not None:
                 line.cells, line.roles = align(text, cells[0], table)
             elif table is not None and cells is None:
                 table = None
             lines.append(line)
         return lines
+
+    def _header(self, raw: str) -> bool:
+        """The line is a table's header row."""
+        cells = split_cells(raw, 0)
+        return bool(cells) and column_roles(raw, cells[0], self.lexicon) is not None
 
     @staticmethod
     def _short_item(raw: str, lines: list[Line]) -> bool:
@@ -166,9 +174,11 @@ class Layout:
         return self.text[start:end]
 
 
-def heading(line_text: str, lexicon: Lexicon, titles_list: bool = False) -> tuple[Entry | None, int, str | None]:
+def heading(line_text: str, lexicon: Lexicon, titles_list: bool = False,
+            titles_table: bool = False) -> tuple[Entry | None, int, str | None]:
     """The section a line opens (its heading entry), where the heading ends, and a side it names.
-    titles_list: the next line is a list item, so a short line of words alone ("Right arm") titles it."""
+    titles_list: the next line is a list item, so a short line of words alone ("Right arm") titles it;
+    titles_table: the next line is a table's header, so a short line ("Prior visit, for reference") titles it."""
     match = HEADING.match(line_text)
     text, end = None, 0
     if match:
@@ -179,6 +189,8 @@ def heading(line_text: str, lexicon: Lexicon, titles_list: bool = False) -> tupl
         if stripped and stripped.upper() == stripped and any(c.isalpha() for c in stripped) and len(words) <= 8:
             text, end = stripped, len(line_text)
         elif titles_list and 0 < len(words) <= 5 and re.fullmatch(r"[A-Za-z][A-Za-z /&()'-]*", stripped):
+            text, end = stripped, len(line_text)
+        elif titles_table and 0 < len(words) <= 8 and re.fullmatch(r"[A-Za-z][A-Za-z0-9 /&()',.-]*", stripped):
             text, end = stripped, len(line_text)
     if text is None:
         return None, 0, None
