@@ -128,6 +128,17 @@ def test_a_muscle_named_in_passing_takes_no_side_from_a_list_or_limb_named_elsew
     assert any(e["text"] == "triceps" for e in got.excluded) and not got.unresolved
 
 
+@pytest.mark.parametrize("text, target", [
+    ("Right adductor pollicis 10 U in one site, reached through the palm.", "adductor pollicis"),
+    ("Left pectoralis major 50 U in two sites along the anterior axillary fold.", "pectoralis major"),
+    ("Left flexor digitorum brevis 20 U by a plantar approach.", "flexor digitorum brevis"),
+    ("Hx: tremor of both hands for years.\n\nLeft flexor digitorum brevis 20 U.", "flexor digitorum brevis"),
+])
+def test_a_body_surface_named_beside_a_muscle_is_a_landmark_not_a_gland(ontology, text, target):
+    got = _read(ontology, text)
+    assert [i["muscle"] for i in got.session["injections"]] == [target] and not got.unresolved
+
+
 @pytest.mark.parametrize("text, sides", [
     ("Injected the right SCM with 40 U.", ["right"]),
     ("SCM (R) 40 U", ["right"]),

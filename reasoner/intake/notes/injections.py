@@ -110,6 +110,10 @@ def read(note: Note, sentence: Sentence, today: list[Mention], found: list[Found
             continue
         target: Target = m.entry.value
         after = today[n + 1] if n + 1 < len(today) else None
+        if target.iri in note.lexicon.glands and not DOSE.search(text, *_clause(m, today, n, s_end)) and any(
+                t.entry.kind == "target" and t.entry.value.iri not in note.lexicon.glands for t in today):
+            record.exclude(m.written, m.start, m.end, "a landmark")  # "5 U each through the palm"
+            continue
         if after is not None and after.entry.kind == "target" and re.fullmatch(
                 r"\s*(?:muscles?\s*)?\(\s*", text[m.end:after.start]):
             continue  # "the levator muscle (puborectalis)": the name in brackets says which
