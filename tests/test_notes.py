@@ -161,11 +161,24 @@ def test_sides_as_notes_write_them(ontology, text, sides):
     ("Left biceps brachii: three sites, 25 units each site.", 75, 3),
     ("Weight 20 kg. Left biceps brachii 2 U/kg (2 sites).", 40, 2),
     ("Dose per site 5 U.\nLeft frontalis: 2 sites.", 10, 2),
+    ("Reconstituted to 5 U per 0.1 mL.\nLeft masseter 0.3 mL in one site.", 15, 1),
+    ("Dilution: 100 units in 2 mL saline.\n\nMuscle            Side  Vol (mL)  Sites\n"
+     "Splenius capitis  L     0.6       2\n", 30, 2),
+    ("Left masseter 0.3 mL in one site.", None, 1),  # no dilution stated: the volume is not a dose
+    ("2 mL per 100 U; later 4 mL per 100 U.\nLeft masseter 0.3 mL in one site.", None, 1),  # two dilutions
+    ("Myobloc given undiluted.\n  Left SCM .............. 1,500 U\n", 1500, None),
+    ("Left parotid gland 15 U, two passes.", 15, 2),
 ])
 def test_doses_as_notes_write_them(ontology, text, units, sites):
     got = _read(ontology, text)
     (injection,) = got.session["injections"]
     assert (injection.get("units"), injection.get("sites")) == (units, sites)
+
+
+def test_a_dose_for_each_side_with_sites_counted_per_side(ontology):
+    got = _read(ontology, "SCM 0.2 mL each side (40 U R / 40 U L), 2 sites per side")
+    assert sorted((i["side"], i.get("units"), i.get("sites")) for i in got.session["injections"]) == [
+        ("left", 40, 2), ("right", 40, 2)]
 
 
 @pytest.mark.parametrize("text, guidance", [

@@ -57,7 +57,7 @@ class Reader:
         self.source = source
         self.record = Record(text)
         self.layout = Layout(text, lexicon)
-        self.note = Note(text, lexicon, self.patterns, self.record, Limbs())
+        self.note = Note(text, lexicon, self.patterns, self.record, Limbs(), amounts.concentration(text))
 
     # -- the whole note ---------------------------------------------------------
     def read(self) -> dict:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from ...knowledge.names import Target
 from .mentions import Mention
-from .patterns import DOSE, NUMBER, TIMES, WEIGHT, Patterns, count, num
+from .patterns import DOSE, NUMBER, TIMES, UNITS_PER_VOLUME, VOLUME, VOLUME_PER_UNITS, WEIGHT, Patterns, count, num
 from .provenance import Record
 from .structure import Line
 
@@ -40,6 +40,37 @@ def doses(text: str, start: int, end: int) -> list[Dose]:
     return [(num(m.group(1)), (start + m.start(), start + m.end()), bool(m.group(2)))
             for m in DOSE.finditer(sentence)
             if not re.search(r"(?:mL|ml|cc)\s*(?:per|/|for)\s*$", sentence[:m.start()])]  # a dilution's
+
+
+def concentration(text: str) -> float | None:
+    """The units in a millilitre, when the note states its dilution ("5 U/0.1 mL", "100 U in 2 mL",
+    "2 mL per 100 U") and every dilution it states agrees; else None (a volume then stays a volume)."""
+    found = set()
+    for m in UNITS_PER_VOLUME.finditer(text):
+        volume = float(m.group(2)) if m.group(2) else 1.0
+        if volume > 0:
+            found.add(round(num(m.group(1)) / volume, 3))
+    for m in VOLUME_PER_UNITS.finditer(text):
+        volume = float(m.group(1))
+        if volume > 0:
+            found.add(round(num(m.group(2)) / volume, 3))
+    return found.pop() if len(found) == 1 else None
+
+
+def volumes(text: str, start: int, end: int) -> list[tuple[float, tuple[int, int]]]:
+    """The volumes given in text[start:end] ("0.4 mL"), but those of a dilution ("4 mL of saline",
+    "5 U/0.1 mL", "2 mL per 100 U") or a syringe."""
+    out = []
+    for m in re.finditer(VOLUME, text[start:end]):
+        s, e = start + m.start(), start + m.end()
+        before, after = text[max(0, s - 30):s], text[e:e + 30]
+        if re.search(r"(?:U|units?|IU)\s*(?:/|per|in|into)\s*$", before, re.I) \
+                or re.match(r"\s*(?:/|per|for)\s*\d", after) \
+                or re.match(r"\s*(?:of\s+)?(?:normal\s+)?(?:saline|NS|NaCl|diluent|water|preservative|syringe)", after, re.I) \
+                or re.search(r"(?:reconstitut|dilut|mixed|syringe)\w*\s*(?:with|in|to|:)?\s*$", before, re.I):
+            continue
+        out.append((float(m.group(1)), (s, e)))
+    return out
 
 
 def label(text: str, mentions: list[Mention], span: tuple[int, int], patterns: Patterns) -> str | None:
@@ -142,12 +173,17 @@ def cell_number(text: str, line: Line, role: str, patterns: Patterns):
     return (num(m.group(1)), (s + m.start(), s + m.end())) if m else None
 
 
-def attach(text: str, f: Found, free, line: Line, used: set, patterns: Patterns) -> None:
-    """A target's dose and sites: its table row's cells, else the amount written in its clause."""
+def attach(text: str, f: Found, free, line: Line, used: set, patterns: Patterns,
+           per_ml: float | None = None) -> None:
+    """A target's dose and sites: its table row's cells, else the amount written in its clause
+    (a volume at the note's stated dilution, per_ml units in a millilitre, as units)."""
     lo, hi = f.clause
     if line.cells is not None and line.roles:
         units = cell_number(text, line, "units", patterns)
         sites = cell_number(text, line, "sites", patterns)
+        volume = cell_number(text, line, "volume", patterns)
+        if units is None and volume is not None and per_ml is not None:
+            units = (round(volume[0] * per_ml, 2), volume[1])
         if units is not None:
             f.units, f.dose_span = units
             used.add(units[1])
@@ -182,6 +218,11 @@ def attach(text: str, f: Found, free, line: Line, used: set, patterns: Patterns)
                 f.units = amount
             f.dose_span = span
             used.add(span)
+    if f.units is None and f.per_kg is None and per_ml is not None:
+        given = [v for v in volumes(text, lo, hi) if v[1] not in used]
+        if given:  # "0.4 mL" at "5 U/0.1 mL": 20 U
+            f.units, f.dose_span = round(given[0][0] * per_ml, 2), given[0][1]
+            used.add(given[0][1])
     if f.sites is None:
         m = patterns.sites.search(clause) or patterns.bare_times.search(clause)
         if m:

@@ -13,7 +13,7 @@ from ...knowledge.names import Target, normalise
 from ...knowledge.reading import Entry, Lexicon
 from .doses import Dose, Found, attach, cell_number, side_doses
 from .mentions import TOKEN, Mention
-from .patterns import DOSE, Patterns, number
+from .patterns import DOSE, Patterns, count, number
 from .provenance import Record
 from .structure import Line
 
@@ -66,6 +66,7 @@ class Note:
     patterns: Patterns
     record: Record
     limbs: Limbs = field(default_factory=Limbs)
+    per_ml: float | None = None  # the units in a millilitre, when the note states its dilution
 
 
 @dataclass
@@ -159,11 +160,14 @@ def read(note: Note, sentence: Sentence, today: list[Mention], found: list[Found
             continue
         pairs = side_doses(text, m, sides, free, f.clause, used, note.patterns)
         if len(pairs) >= 2:  # "Adductor magnus: 75u R (2 sites), 75u L (2 sites)": one dose per side
+            counted = note.patterns.sites.search(text, *f.clause)  # "(500 U R / 500 U L), 1 site per side"
             for side_label, side_span, amount, span, sites in pairs:
+                if sites is None and counted and note.patterns.each.search(text, counted.end(), f.clause[1]):
+                    sites = count(counted.group(1))
                 found.append(Found(target, m.written, m.start, m.end, side=side_label, side_span=side_span,
                                    units=amount, units_each=True, sites=sites, dose_span=span, clause=f.clause))
             continue
-        attach(text, f, free, line, used, note.patterns)
+        attach(text, f, free, line, used, note.patterns, note.per_ml)
         if f.side is None and not target.midline and _plural(note.lexicon, m):
             f.side = "bilateral"  # a paired target named in the plural, without a side: both
         if f.units == 0:  # "pronator teres | 0 U": named with no dose, not injected

@@ -13,6 +13,12 @@ from ...knowledge.reading import Lexicon
 NUMBER = r"(\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?)"
 DOSE = re.compile(NUMBER + r"\s*-?\s*(?:U|IU|u|iu|[Uu]nits?|UNITS?)(?![A-Za-z])(\s*/\s*kg)?")
 TIMES = re.compile(r"^\s*(?:x|×|X|\*)\s*" + NUMBER + r"(?!\s*(?:mL|ml|cc|mg|kg))")
+VOLUME = r"(\d+(?:\.\d+)?|\.\d+)\s*(?:mL|ml|ML|cc)\b"
+# a dilution: "5 U/0.1 mL", "100 U in 2 mL", "5,000 U per mL"; "2 mL per 100 U", "2cc/100u"
+UNITS_PER_VOLUME = re.compile(NUMBER + r"\s*-?\s*(?:U|IU|u|[Uu]nits?|UNITS?)\s*(?:/|per|in|into)\s*"
+                              r"(\d+(?:\.\d+)?|\.\d+)?\s*(?:mL|ml|ML|cc)\b")
+VOLUME_PER_UNITS = re.compile(r"(\d+(?:\.\d+)?|\.\d+)\s*(?:mL|ml|ML|cc)\s*(?:/|per|for)\s*" + NUMBER
+                              + r"\s*-?\s*(?:U|IU|u|[Uu]nits?|UNITS?)(?![A-Za-z])")
 WEIGHT = re.compile(NUMBER + r"\s*kg\b(?!\s*/)", re.I)
 # numbers written as words ("three sites", "a site")
 COUNT_WORDS = {w: n for n, w in enumerate(("one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",

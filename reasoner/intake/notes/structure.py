@@ -13,7 +13,7 @@ from .patterns import DOSE
 
 HEADING = re.compile(r"^[ \t]*(?:[-*•·]\s*|o\s+(?=[A-Za-z]))?([A-Za-z][A-Za-z0-9 /&()'’.#,-]{0,60}?)\s*(?::|\s-{1,2}\s|\s—\s)")
 BULLET = re.compile(r"^\s*(?:[-*•·+o]|\d{1,2}[.)])\s+")
-SENTENCE_END = re.compile(r"(?<!\be\.g)(?<!\bi\.e)(?<!\bvs)(?<!\bapprox)(?<!\bDr)(?<!\bno)(?<!\d)[.!?]"
+SENTENCE_END = re.compile(r"(?<!\be\.g)(?<!\bi\.e)(?<!\bvs)(?<!\bapprox)(?<!\bDr)(?<!\bno)(?<!\d)(?<!\.\.)[.!?]"
                           r"(?=\s+[A-Z(\[\-*•\d]|\s*$|[ \t]*\n)"
                           r"|;|(?<=\d)\.(?=\s+[A-Z])")
 TABLE_ROLES = {"muscle": ("muscle", "muscles", "target", "targets", "structure", "site", "location", "muscle injected",
@@ -24,7 +24,8 @@ TABLE_ROLES = {"muscle": ("muscle", "muscles", "target", "targets", "structure",
                "sites": ("sites", "site", "sites n", "n sites", "no of sites", "number of sites", "points", "injections",
                          "injection sites"),
                "left": ("left", "l", "lt", "left u", "l u", "left units", "left side", "left dose"),
-               "right": ("right", "r", "rt", "right u", "r u", "right units", "right side", "right dose")}
+               "right": ("right", "r", "rt", "right u", "r u", "right units", "right side", "right dose"),
+               "volume": ("vol", "volume", "vol ml", "volume ml", "ml", "cc", "vol cc", "volume cc")}
 SIDE_FIELD = re.compile(r"(?:^\s*|[-|,;*•]\s*|\s{2,})side\s*[:=]\s*([A-Za-z/]+)?", re.I)
 
 
@@ -261,7 +262,7 @@ def column_roles(text: str, cells: list[tuple[int, int]], lexicon: Lexicon) -> l
         if role is None and key.startswith(("unit", "dose")):
             role = "units"
         roles.append(role or "other")
-    if "muscle" in roles and ({"units", "side", "sites", "left", "right"} & set(roles)):
+    if "muscle" in roles and ({"units", "side", "sites", "left", "right", "volume"} & set(roles)):
         return roles
     return None
 
