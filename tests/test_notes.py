@@ -175,6 +175,24 @@ def test_doses_as_notes_write_them(ontology, text, units, sites):
     assert (injection.get("units"), injection.get("sites")) == (units, sites)
 
 
+@pytest.mark.parametrize("text, expected", [
+    ("Muscle\tRight (U)\tLeft (U)\tSites R/L\nSoleus\t60\t80\t1/2\nGracilis\t-\t40\t-/1\n",
+     [("gracilis", "left", 40, 1), ("soleus", "left", 80, 2), ("soleus", "right", 60, 1)]),
+    ("Muscle        Sites R  Sites L  U/site  Units\nFrontalis     2        2        5       20\n"
+     "Procerus      1                 5       5\n",
+     [("frontalis", "left", 10, 2), ("frontalis", "right", 10, 2), ("procerus", None, 5, 1)]),
+    ("Gland | Right | Left\nParotid | 40 U (2) | 30 U (1)\n",
+     [("parotid gland", "left", 30, 1), ("parotid gland", "right", 40, 2)]),
+    ("Injected:\n rt levator scapulae 50u (2)\n lt splenius capitis 60u (3)\n",
+     [("levator scapulae", "right", 50, 2), ("splenius capitis", "left", 60, 3)]),
+])
+def test_sites_of_each_side_in_tables_and_lists(ontology, text, expected):
+    got = _read(ontology, text)
+    assert sorted(((i["muscle"], i.get("side"), i.get("units"), i.get("sites")) for i in got.session["injections"]),
+                  key=lambda x: (x[0], str(x[1]))) \
+        == sorted(expected, key=lambda x: (x[0], str(x[1])))
+
+
 def test_a_dose_for_each_side_with_sites_counted_per_side(ontology):
     got = _read(ontology, "SCM 0.2 mL each side (40 U R / 40 U L), 2 sites per side")
     assert sorted((i["side"], i.get("units"), i.get("sites")) for i in got.session["injections"]) == [

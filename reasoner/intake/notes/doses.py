@@ -189,6 +189,9 @@ def attach(text: str, f: Found, free, line: Line, used: set, patterns: Patterns,
             used.add(units[1])
         if sites is not None:
             f.sites = int(sites[0])
+        elif units is not None:  # "1500 U (2)" in a cell
+            cell = line.cells[line.roles.index("units")] if "units" in line.roles else None
+            f.sites = bracketed_count(text, units[1][1], cell[1]) if cell else None
         if units is not None or sites is not None:
             mark_each(f, text[lo:hi], patterns)
             return
@@ -227,7 +230,15 @@ def attach(text: str, f: Found, free, line: Line, used: set, patterns: Patterns,
         m = patterns.sites.search(clause) or patterns.bare_times.search(clause)
         if m:
             f.sites = count(m.group(1))
+    if f.sites is None and f.dose_span is not None:
+        f.sites = bracketed_count(text, f.dose_span[1], hi)
     mark_each(f, clause, patterns)
+
+
+def bracketed_count(text: str, start: int, end: int) -> int | None:
+    """A bare count in brackets right after a dose, "40u (2)", "25 U ea (1 ea)": its sites."""
+    m = re.compile(r"\s*(?:(?:U|IU|u|units?)(?![A-Za-z])\s*)?(?:(?:each|ea)\b\s*)?\(\s*(\d{1,2})\s*(?:(?:each|ea|per side)\s*)?\)").match(text, start, end)
+    return int(m.group(1)) if m and int(m.group(1)) > 0 else None
 
 
 def mark_each(f: Found, clause: str, patterns: Patterns) -> None:

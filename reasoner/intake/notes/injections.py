@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from ...knowledge.names import Target, normalise
 from ...knowledge.reading import Entry, Lexicon
-from .doses import Dose, Found, attach, cell_number, side_doses
+from .doses import Dose, Found, attach, bracketed_count, cell_number, side_doses
 from .mentions import TOKEN, Mention
 from .patterns import DOSE, Patterns, count, number
 from .provenance import Record
@@ -148,16 +148,31 @@ def read(note: Note, sentence: Sentence, today: list[Mention], found: list[Found
                 side, limb_side = (announced, None), True
         if side is not None:
             f.side, f.side_span = side
-        # left and right columns of a table
-        if line.cells is not None and line.roles and ("left" in line.roles or "right" in line.roles):
-            for col in ("left", "right"):
-                value = cell_number(text, line, col, note.patterns)
-                if value is not None:
-                    g = Found(target, m.written, m.start, m.end, side=col, units=value[0], dose_span=value[1],
-                              clause=f.clause)
-                    found.append(g)
-                    used.add(value[1])
-            continue
+        # left and right columns of a table (doses, or sites)
+        if line.cells is not None and line.roles and SIDE_COLUMNS & set(line.roles):
+            sided = table_sides(text, line, note.patterns)
+            if "left" in line.roles or "right" in line.roles:
+                for col in ("left", "right"):
+                    value = cell_number(text, line, col, note.patterns)
+                    if value is not None:
+                        g = Found(target, m.written, m.start, m.end, side=col, units=value[0], dose_span=value[1],
+                                  sites=sided.get(col), clause=f.clause)
+                        found.append(g)
+                        used.add(value[1])
+                continue
+            if sided:
+                each = cell_number(text, line, "per site", note.patterns)
+                total = cell_number(text, line, "units", note.patterns)
+                sites_in_row = sum(sided.values())
+                for col, n in sided.items():
+                    units = each[0] * n if each is not None else (
+                        total[0] * n / sites_in_row if total is not None and len(set(sided.values())) == 1 else None)
+                    found.append(Found(target, m.written, m.start, m.end, side=None if target.midline else col,
+                                       units=units, units_each=True, sites=n, clause=f.clause,
+                                       dose_span=(total or each or (None, None))[1]))
+                    if target.midline:  # "Procerus | 1 (midline)": one injection, whatever its column
+                        break
+                continue
         pairs = side_doses(text, m, sides, free, f.clause, used, note.patterns)
         if len(pairs) >= 2:  # "Adductor magnus: 75u R (2 sites), 75u L (2 sites)": one dose per side
             counted = note.patterns.sites.search(text, *f.clause)  # "(500 U R / 500 U L), 1 site per side"
@@ -188,6 +203,34 @@ def read(note: Note, sentence: Sentence, today: list[Mention], found: list[Found
             record.unresolve((m.start, m.end), "side-missing", text=_clause(m, today, n, s_end))
             continue
         found.append(f)
+
+
+SIDE_COLUMNS = {"left", "right", "sites right", "sites left", "sites right left", "sites left right"}
+
+
+def table_sides(text: str, line: Line, patterns: Patterns) -> dict[str, int]:
+    """The sites of each side a table row gives: "2/2" under "Sites R/L", a count under "Sites R"
+    and "Sites L", a bare count in brackets after a side's dose ("1500 U (2)")."""
+    out: dict[str, int] = {}
+    for role, order in (("sites right left", ("right", "left")), ("sites left right", ("left", "right"))):
+        if role in line.roles and line.roles.index(role) < len(line.cells):
+            s, e = line.cells[line.roles.index(role)]
+            parts = re.fullmatch(r"\s*(\d+|-|–|—)?\s*/\s*(\d+|-|–|—)?\s*", text[s:e])
+            if parts:
+                for side, value in zip(order, parts.groups()):
+                    if value and value.isdigit() and int(value) > 0:
+                        out[side] = int(value)
+    for side in ("right", "left"):
+        value = cell_number(text, line, f"sites {side}", patterns)
+        if value is not None and value[0] > 0:
+            out[side] = int(value[0])
+        dose = cell_number(text, line, side, patterns)
+        if side not in out and dose is not None:
+            s, e = line.cells[line.roles.index(side)]
+            n = bracketed_count(text, dose[1][1], e)
+            if n:
+                out[side] = n
+    return out
 
 
 def _sides_before(text: str, mentions: list[Mention], today: list[Mention]) -> dict[int, Mention]:

@@ -25,7 +25,14 @@ TABLE_ROLES = {"muscle": ("muscle", "muscles", "target", "targets", "structure",
                          "injection sites"),
                "left": ("left", "l", "lt", "left u", "l u", "left units", "left side", "left dose"),
                "right": ("right", "r", "rt", "right u", "r u", "right units", "right side", "right dose"),
-               "volume": ("vol", "volume", "vol ml", "volume ml", "ml", "cc", "vol cc", "volume cc")}
+               "volume": ("vol", "volume", "vol ml", "volume ml", "ml", "cc", "vol cc", "volume cc"),
+               # sites of each side: "Sites R/L" ("2/2"), or a column for each side ("Sites R", "Sites L")
+               "sites right left": ("sites r l", "sites rt lt", "sites right left", "r l sites", "sites n r l"),
+               "sites left right": ("sites l r", "sites lt rt", "sites left right", "l r sites", "sites n l r"),
+               "sites right": ("sites r", "r sites", "sites rt", "rt sites", "right sites", "sites right", "sites od"),
+               "sites left": ("sites l", "l sites", "sites lt", "lt sites", "left sites", "sites left", "sites os"),
+               "per site": ("u site", "units site", "dose site", "u per site", "units per site", "dose per site",
+                            "dose per site u", "u pt", "units point", "u point", "per site")}
 SIDE_FIELD = re.compile(r"(?:^\s*|[-|,;*•]\s*|\s{2,})side\s*[:=]\s*([A-Za-z/]+)?", re.I)
 
 
@@ -262,7 +269,8 @@ def column_roles(text: str, cells: list[tuple[int, int]], lexicon: Lexicon) -> l
         if role is None and key.startswith(("unit", "dose")):
             role = "units"
         roles.append(role or "other")
-    if "muscle" in roles and ({"units", "side", "sites", "left", "right", "volume"} & set(roles)):
+    if "muscle" in roles and ({"units", "side", "sites", "left", "right", "volume", "sites right", "sites left",
+                               "sites right left", "sites left right"} & set(roles)):
         return roles
     return None
 
