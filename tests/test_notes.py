@@ -175,6 +175,15 @@ def test_doses_as_notes_write_them(ontology, text, units, sites):
     assert (injection.get("units"), injection.get("sites")) == (units, sites)
 
 
+@pytest.mark.parametrize("total, expected", [(100, [40, 60]), (200, [80, 120]), (None, [80, 120])])
+def test_an_amount_times_a_count_is_multiplied_unless_the_total_rules_it_out(ontology, total, expected):
+    text = "Botox 200 U vial.\nRt SCM 40u x2 sites\nLt splenius capitis 60u x2\n" + (
+        f"Total {total}u given.\n" if total else "")
+    got = _read(ontology, text)
+    assert [i.get("units") for i in got.session["injections"]] == expected
+    assert [i.get("sites") for i in got.session["injections"]] == [2, 2]
+
+
 @pytest.mark.parametrize("text, expected", [
     ("Muscle\tRight (U)\tLeft (U)\tSites R/L\nSoleus\t60\t80\t1/2\nGracilis\t-\t40\t-/1\n",
      [("gracilis", "left", 40, 1), ("soleus", "left", 80, 2), ("soleus", "right", 60, 1)]),

@@ -164,7 +164,6 @@ class Reader:
     def _session(self, gathered: Gathered) -> dict:
         text, spans = self.text, self.record.spans
         session: dict = {}
-        injected = injections.session_injections(self.note, gathered.found)
         # the drug
         administered = discarded = None
         vials: list[float] = []
@@ -176,6 +175,8 @@ class Reader:
             elif label == "vial_units":
                 vials.extend([amount] * amounts.vial_count(text, span, self.patterns))
                 spans.setdefault("agent.vial_units", []).append(span)
+        amounts.reconcile(gathered.found, administered[0] if administered else None)
+        injected = injections.session_injections(self.note, gathered.found)
         if administered is None and injected and all("units" in i for i in injected):
             administered = (sum(i["units"] for i in injected), None)
         # assemble

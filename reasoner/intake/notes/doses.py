@@ -32,6 +32,7 @@ class Found:
     dose_span: tuple[int, int] | None = None
     per_kg: float | None = None
     clause: tuple[int, int] = (0, 0)
+    unmultiplied: float | None = None  # "40u x2": 40 U in 2 sites, if the note's total rules out 80 U
 
 
 def doses(text: str, start: int, end: int) -> list[Dose]:
@@ -136,6 +137,24 @@ def settle(found: list[Found], weight: float | None, per_site: float | None, rec
             f.units = f.sites * per_site
 
 
+def given(found: list[Found]) -> float:
+    """The units the targets read add up to (an amount for each side counted twice)."""
+    return sum((f.units or 0) * (2 if f.side == "bilateral" and f.units_each else 1) for f in found)
+
+
+def reconcile(found: list[Found], total: float | None) -> None:
+    """"40u x2" is 2 sites times 40 U, unless the note's stated total rules that out: when the
+    products add up to more than the total and the amounts as written do not, each amount is the
+    target's dose over that many sites."""
+    multiplied = [f for f in found if f.unmultiplied is not None]
+    if total is None or not multiplied or given(found) <= total + 0.01:
+        return
+    if given(found) - sum((f.units - f.unmultiplied) * (2 if f.side == "bilateral" and f.units_each else 1)
+                          for f in multiplied) <= total + 0.01:
+        for f in multiplied:
+            f.units, f.unmultiplied = f.unmultiplied, None
+
+
 def side_doses(text: str, m: Mention, sides: list[Mention], free, clause, used, patterns: Patterns) -> list:
     """The (side, dose) pairs written side by side after a target: "75u R, 75u L", "R 5 U and L 5 U"."""
     pairs, taken = [], set()
@@ -211,6 +230,7 @@ def attach(text: str, f: Found, free, line: Line, used: set, patterns: Patterns,
             elif times and not patterns.times_vials.match(after):
                 f.sites = int(num(times.group(1)))
                 f.units = amount * f.sites
+                f.unmultiplied = amount if f.sites > 1 else None
             elif patterns.per_site_after.match(after):
                 f.units = amount  # an amount per site: times the sites, when the clause counts them
                 sites = patterns.sites.search(text, lo, hi)
