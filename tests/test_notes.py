@@ -202,6 +202,22 @@ def test_sites_of_each_side_in_tables_and_lists(ontology, text, expected):
         == sorted(expected, key=lambda x: (x[0], str(x[1])))
 
 
+@pytest.mark.parametrize("text, expected", [
+    ("Frontalis   10 U   2 sites (1 each side)\n", [("frontalis", "left", 5, 1), ("frontalis", "right", 5, 1)]),
+    ("- temporal: 3 sites ea side x 5U\n", [("temporalis", "left", 15, 3), ("temporalis", "right", 15, 3)]),
+    ("Injected with 5 U each: frontalis (2 per side), occipitalis (3 per side).",
+     [("frontalis", "left", 10, 2), ("frontalis", "right", 10, 2), ("occipitalis", "left", 15, 3),
+      ("occipitalis", "right", 15, 3)]),
+    ("Frontalis 2 sites each side and occipitalis 3 sites each side. Total 50 units at 10 sites.",
+     [("frontalis", "left", 10, 2), ("frontalis", "right", 10, 2), ("occipitalis", "left", 15, 3),
+      ("occipitalis", "right", 15, 3)]),
+])
+def test_sites_counted_for_each_side(ontology, text, expected):
+    got = _read(ontology, text)
+    assert sorted((i["muscle"], i.get("side"), i.get("units"), i.get("sites")) for i in got.session["injections"]) \
+        == expected
+
+
 def test_a_dose_for_each_side_with_sites_counted_per_side(ontology):
     got = _read(ontology, "SCM 0.2 mL each side (40 U R / 40 U L), 2 sites per side")
     assert sorted((i["side"], i.get("units"), i.get("sites")) for i in got.session["injections"]) == [

@@ -46,6 +46,7 @@ class Gathered:
     field_doses: list[tuple[str, float, tuple[int, int]]] = field(default_factory=list)  # totals, waste, vials
     loose_doses: list[tuple[float, tuple[int, int], Line]] = field(default_factory=list)  # doses of no target
     per_site: float | None = None  # an amount per site given once ("Dose per site 5 U")
+    total_sites: int | None = None  # the sites counted beside the units given ("155 U at 31 sites")
     weight: float | None = None
 
 
@@ -82,6 +83,9 @@ class Reader:
                 labelled[span] = label
                 if context(span[0]) is None:
                     gathered.field_doses.append((label, amount, span))
+                    counted = self.patterns.sites.search(text, s_start, s_end)
+                    if label == "units_administered" and counted:  # "Total 195 units at 39 sites"
+                        gathered.total_sites = amounts.count(counted.group(1))
         if context(s_start) is None:
             waste, per_site, weight = amounts.sentence_amounts(text, s_start, s_end, doses, labelled, self.patterns)
             if waste is not None:
@@ -176,6 +180,7 @@ class Reader:
                 vials.extend([amount] * amounts.vial_count(text, span, self.patterns))
                 spans.setdefault("agent.vial_units", []).append(span)
         amounts.reconcile(gathered.found, administered[0] if administered else None)
+        amounts.spread(gathered.found, administered[0] if administered else None, gathered.total_sites)
         injected = injections.session_injections(self.note, gathered.found)
         if administered is None and injected and all("units" in i for i in injected):
             administered = (sum(i["units"] for i in injected), None)

@@ -33,6 +33,7 @@ class Found:
     per_kg: float | None = None
     clause: tuple[int, int] = (0, 0)
     unmultiplied: float | None = None  # "40u x2": 40 U in 2 sites, if the note's total rules out 80 U
+    sites_each: bool = False  # the sites are each side's ("2 sites each side")
 
 
 def doses(text: str, start: int, end: int) -> list[Dose]:
@@ -135,6 +136,19 @@ def settle(found: list[Found], weight: float | None, per_site: float | None, rec
                                  note="a dose per kilogram without the patient's weight")
         if f.units is None and f.sites is not None and per_site is not None:
             f.units = f.sites * per_site
+            f.units_each = f.units_each or f.sites_each
+
+
+def spread(found: list[Found], total: float | None, sites: int | None) -> None:
+    """A total given with its count of sites ("155 units at 31 sites") when the targets have their
+    sites but no dose: the same amount at every site, if the targets' sites add up to the count."""
+    if not total or not sites or not found or any(f.units is not None or f.sites is None for f in found):
+        return
+    if sum(f.sites * (2 if f.side == "bilateral" else 1) for f in found) != sites:
+        return
+    for f in found:
+        f.units = f.sites * total / sites
+        f.units_each = True
 
 
 def given(found: list[Found]) -> float:
@@ -187,7 +201,7 @@ def cell_number(text: str, line: Line, role: str, patterns: Patterns):
     s, e = line.cells[index]
     times = patterns.times_sites.search(text, s, e)
     if times and role in ("units", "left", "right"):  # "2 x 4 U": sites times units
-        return num(times.group(1)) * num(times.group(2)), (times.start(), times.end())
+        return num(times.group(1)) * num(times.group(3)), (times.start(), times.end())
     m = re.search(NUMBER, text[s:e])
     return (num(m.group(1)), (s + m.start(), s + m.end())) if m else None
 
@@ -215,10 +229,14 @@ def attach(text: str, f: Found, free, line: Line, used: set, patterns: Patterns,
             mark_each(f, text[lo:hi], patterns)
             return
     clause = text[lo:hi]
+    per_side = patterns.sites_per_side.search(clause)
     m = patterns.times_sites.search(clause)
     if m:  # "4 x 5 U": sites times the amount per site
-        f.sites, each = int(num(m.group(1))), num(m.group(2))
+        f.sites, each = int(num(m.group(1))), num(m.group(3))
         f.units, f.dose_span = f.sites * each, (lo + m.start(), lo + m.end())
+        if m.group(2):  # "2 sites ea side x 5U": 10 U on each side
+            f.units_each = True
+            return
     for amount, span, per_kg in free:
         if f.units is not None or f.per_kg is not None:
             break
@@ -233,7 +251,7 @@ def attach(text: str, f: Found, free, line: Line, used: set, patterns: Patterns,
                 f.unmultiplied = amount if f.sites > 1 else None
             elif patterns.per_site_after.match(after):
                 f.units = amount  # an amount per site: times the sites, when the clause counts them
-                sites = patterns.sites.search(text, lo, hi)
+                sites = patterns.sites_per_side.search(text, lo, hi) or patterns.sites.search(text, lo, hi)
                 if sites:
                     f.sites = count(sites.group(1))
                     f.units = amount * f.sites
@@ -250,6 +268,9 @@ def attach(text: str, f: Found, free, line: Line, used: set, patterns: Patterns,
         m = patterns.sites.search(clause) or patterns.bare_times.search(clause)
         if m:
             f.sites = count(m.group(1))
+    if per_side is not None:  # "10 U 2 sites (1 each side)": the sites are each side's, the dose both sides'
+        f.sites, f.sites_each = count(per_side.group(1)), True
+        clause = clause[:per_side.start()] + clause[per_side.end():]
     if f.sites is None and f.dose_span is not None:
         f.sites = bracketed_count(text, f.dose_span[1], hi)
     mark_each(f, clause, patterns)
@@ -263,7 +284,7 @@ def bracketed_count(text: str, start: int, end: int) -> int | None:
 
 def mark_each(f: Found, clause: str, patterns: Patterns) -> None:
     """An amount written for each side ("25 U each")."""
-    if patterns.each.search(clause):
+    if patterns.each.search(clause) or re.search(r"/\s*side\b", clause, re.I):  # "(10U/side)"
         f.units_each = True
 
 

@@ -57,9 +57,13 @@ class Patterns:
         discarded = words(cues.get("units_discarded", ()))
         # "4 sites", "three separate injection points", "a site"
         self.sites = re.compile(r"\b" + COUNT + r"\s*(?:" + qualifier + r"\s+)?" + sites + r"\b", re.I)
-        # "2 sites x 4 U", "4 x 5 units": sites times the amount per site
-        self.times_sites = re.compile(NUMBER + r"\s*(?i:" + sites + r")?\s*(?:x|×|X)\s*" + NUMBER
-                                      + r"\s*(?:U|IU|u|[Uu]nits?)(?![A-Za-z])")
+        side_each = words([p for p in cues.get("each", ()) if "side" in p.split()])
+        # "2 sites x 4 U", "4 x 5 units", "2 sites ea side x 5U": sites times the amount per site
+        self.times_sites = re.compile(NUMBER + r"\s*(?i:" + sites + r")?\s*((?i:" + side_each + r")\s*)?(?:x|×|X)\s*"
+                                      + NUMBER + r"\s*(?:U|IU|u|[Uu]nits?)(?![A-Za-z])")
+        # "4 sites (2 each side)", "2 sites ea side": a count of sites for each side (not "x1 ea side")
+        self.sites_per_side = re.compile(r"(?<![x×]\s)(?<![x×])\b" + COUNT + r"\s*(?:" + sites + r"\s*)?(?:" + side_each
+                                         + r")\b", re.I)
         # "x3" after a target: its sites (not "x 2 vials", "x 3 weeks")
         self.bare_times = re.compile(r"(?<![\w.])[x×]\s*(\d{1,2})\b(?!\s*(?:mL|ml|cc|(?i:" + vial + r")|weeks?|wks?|/))")
         self.times_vials = re.compile(r"\s*(?:x|×|X)\s*\d+\s*(?:(?i:" + vial + r")|mL)")
