@@ -218,6 +218,18 @@ def test_sites_counted_for_each_side(ontology, text, expected):
         == expected
 
 
+@pytest.mark.parametrize("text, units, given", [
+    ("Botox 100 U vial. The needle reached the left thyroarytenoid and 1.5 U was given.", 1.5, 1.5),
+    ("Botox 100 U vial. Needle to the left posterior cricoarytenoid; placement confirmed on sniffing. "
+     "2.5 U injected.", 2.5, 2.5),
+    ("Botox 100 U vial. Left thyroarytenoid 1.5 U, right thyroarytenoid 1.5 U, 3 U given in total.", 1.5, 3),
+])
+def test_a_dose_said_to_be_given_after_its_target_is_the_targets(ontology, text, units, given):
+    got = _read(ontology, text)
+    assert got.session["injections"][0].get("units") == units
+    assert got.session["agent"]["units_administered"] == given
+
+
 def test_a_dose_for_each_side_with_sites_counted_per_side(ontology):
     got = _read(ontology, "SCM 0.2 mL each side (40 U R / 40 U L), 2 sites per side")
     assert sorted((i["side"], i.get("units"), i.get("sites")) for i in got.session["injections"]) == [

@@ -112,6 +112,12 @@ class Reader:
                 self.record.exclude(m.written, m.start, m.end, ctx.label)
                 continue
             today.append(m)
+        if today and line.cells is None:  # "the left thyroarytenoid and 1.5 U was given": the target's, not a total
+            for span, label in list(labelled.items()):
+                if label == "units_administered" and any(t.end <= span[0] for t in today) \
+                        and not self.patterns.total.search(text, max(s_start, span[0] - 30), min(s_end, span[1] + 20)):
+                    del labelled[span]
+                    gathered.field_doses = [d for d in gathered.field_doses if d[2] != span]
         if context(s_start) is None or not today:
             self.note.limbs.announce([m for m in mentions if m.entry.kind in ("side", "limb")])
         if not today and (line.row or line.cells is not None) and context(s_start) is None:
@@ -119,6 +125,8 @@ class Reader:
             if spelled is not None:
                 today.append(spelled)
                 mentions = sorted(mentions + [spelled], key=lambda x: x.start)
+        if not today and gathered.found and line.cells is None:
+            self._dose_after(gathered, labelled, s_start, s_end)
         if not today:
             for amount, span, _ in doses:
                 if span not in labelled and context(span[0]) is None:
@@ -126,6 +134,24 @@ class Reader:
             return
         injections.read(self.note, Sentence(s_start, s_end, line, mentions, doses, labelled), today, gathered.found,
                         gathered.used)
+
+    def _dose_after(self, gathered: Gathered, labelled: dict, s_start: int, s_end: int) -> None:
+        """"... to the left PCA; placement confirmed on sniffing. 3.75 U injected.": a dose said to be
+        given, not a total, in a sentence of no target, is the dose of the target named just before
+        it without one (in the same paragraph, no other dose between)."""
+        text, last = self.text, gathered.found[-1]
+        amounts_ = [(span, label) for span, label in labelled.items() if label == "units_administered"
+                    and not self.patterns.total.search(text, max(s_start, span[0] - 30), min(s_end, span[1] + 20))]
+        if len(amounts_) != 1 or last.units is not None or last.per_kg is not None:
+            return
+        span = amounts_[0][0]
+        between = text[last.end:span[0]]
+        if "\n\n" in between or re.search(r"\d\s*(?:U|units?|mL|ml)\b", between) or len(between) > 200:
+            return
+        last.units, last.dose_span = next(a for a, sp, _ in amounts.doses(text, s_start, s_end) if sp == span), span
+        del labelled[span]
+        gathered.field_doses = [d for d in gathered.field_doses if d[2] != span]
+        gathered.used.add(span)
 
     @staticmethod
     def _named(mentions, context, gathered: Gathered) -> None:
