@@ -230,6 +230,16 @@ def test_a_dose_said_to_be_given_after_its_target_is_the_targets(ontology, text,
     assert got.session["agent"]["units_administered"] == given
 
 
+def test_one_dose_for_several_targets_gives_none_of_them_a_dose(ontology):
+    text = ("Botox 200 U vial. The left SCM got 40 U in two sites. Then 120 U were split between the right "
+            "splenius capitis and the right semispinalis capitis, four sites in all, more in the splenius.")
+    got = _read(ontology, text)
+    assert sorted((i["muscle"], i.get("side"), i.get("units"), i.get("sites")) for i in got.session["injections"]) \
+        == [("semispinalis capitis", "right", None, None), ("splenius capitis", "right", None, None),
+            ("sternocleidomastoid", "left", 40, 2)]
+    assert not got.unresolved
+
+
 def test_a_dose_for_each_side_with_sites_counted_per_side(ontology):
     got = _read(ontology, "SCM 0.2 mL each side (40 U R / 40 U L), 2 sites per side")
     assert sorted((i["side"], i.get("units"), i.get("sites")) for i in got.session["injections"]) == [

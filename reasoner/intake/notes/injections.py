@@ -93,7 +93,15 @@ def read(note: Note, sentence: Sentence, today: list[Mention], found: list[Found
     # "40 U into the left SCM, 60 U into the right splenius": each dose before its target
     doses_first = bool(free) and free[0][1][1] <= today[0].start and line.cells is None and bool(
         re.fullmatch(r"[^.;,:()]{0,30}\b(?:into|to|in|for|at)\b[^.;,:()]{0,25}", text[free[0][1][1]:today[0].start]))
+    # "250 units were divided among the left splenius capitis and the left levator scapulae": one dose
+    # for the targets together, none of them has a dose or sites of its own
+    one_dose = line.cells is None and len([t for t in today if t.entry.kind == "target"]) > 1 and any(
+        note.patterns.shared.search(text, max(s_start, a[1][0] - 40), today[0].start) for a in free
+        if a[1][1] <= today[0].start) if free else False
     for n, m in enumerate(today):
+        if m.entry.kind == "target" and _named_again(m, today[:n]):
+            record.exclude(m.written, m.start, m.end, "named again")  # "... favouring the splenius"
+            continue
         if m.entry.kind == "ambiguous":
             chosen = _by_neighbours(note.lexicon, m, today)
             if chosen is not None:  # one candidate shares the region of every target listed with it
@@ -182,7 +190,8 @@ def read(note: Note, sentence: Sentence, today: list[Mention], found: list[Found
                 found.append(Found(target, m.written, m.start, m.end, side=side_label, side_span=side_span,
                                    units=amount, units_each=True, sites=sites, dose_span=span, clause=f.clause))
             continue
-        attach(text, f, free, line, used, note.patterns, note.per_ml)
+        if not one_dose:
+            attach(text, f, free, line, used, note.patterns, note.per_ml)
         if f.side is None and not target.midline and _plural(note.lexicon, m):
             f.side = "bilateral"  # a paired target named in the plural, without a side: both
         if f.units == 0:  # "pronator teres | 0 U": named with no dose, not injected
@@ -231,6 +240,14 @@ def table_sides(text: str, line: Line, patterns: Patterns) -> dict[str, int]:
             if n:
                 out[side] = n
     return out
+
+
+def _named_again(m: Mention, earlier: list[Mention]) -> bool:
+    """A target's shorter name after its full name in the same sentence ("the left splenius capitis
+    ... favouring the splenius"): the same target again."""
+    key = normalise(m.written)
+    return any(e.entry.kind == "target" and normalise(e.written).startswith(key + " ")
+               and e.entry.value.iri != m.entry.value.iri for e in earlier)
 
 
 def _sides_before(text: str, mentions: list[Mention], today: list[Mention]) -> dict[int, Mention]:

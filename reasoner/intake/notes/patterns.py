@@ -68,6 +68,7 @@ class Patterns:
         self.bare_times = re.compile(r"(?<![\w.])[x×]\s*(\d{1,2})\b(?!\s*(?:mL|ml|cc|(?i:" + vial + r")|weeks?|wks?|/))")
         self.times_vials = re.compile(r"\s*(?:x|×|X)\s*\d+\s*(?:(?i:" + vial + r")|mL)")
         # "none wasted", "0 U discarded", "Waste: 0"
+        self.shared = re.compile(r"\b" + words(cues.get("shared", ())) + r"\b", re.I)
         self.total = re.compile(r"\b" + words(cues.get("total", ())) + r"\b|=", re.I)
         self.zero_waste = re.compile(r"\b(?:no|none|nothing|zero|0\s*(?:U|units?)?)\s*(?:was\s+|were\s+)?" + discarded
                                      + r"\b|\b" + discarded + r"\s*[:=]?\s*(?:none|nil|0(?!\.\d)(?:\s*U)?)\b", re.I)
