@@ -230,6 +230,27 @@ def test_a_dose_said_to_be_given_after_its_target_is_the_targets(ontology, text,
     assert got.session["agent"]["units_administered"] == given
 
 
+@pytest.mark.parametrize("text, expected", [
+    ("Left biceps brachii 60 U, brachialis 40 U and brachioradialis 30 U, each in two sites.",
+     [("biceps brachii", "left", 60, 2), ("brachialis", "left", 40, 2), ("brachioradialis", "left", 30, 2)]),
+    ("Right opponens pollicis 10 U and adductor pollicis 10 U, one site each.",
+     [("adductor pollicis", "right", 10, 1), ("opponens pollicis", "right", 10, 1)]),
+    ("Right flexor carpi ulnaris 20 U. The right flexor digitorum profundis received 30 U.",
+     [("flexor carpi ulnaris", "right", 20, None), ("flexor digitorum profundus", "right", 30, None)]),
+    ("Right flexor carpi ulnaris 20 U. Then the right lumbricals 10 U.",
+     [("flexor carpi ulnaris", "right", 20, None), ("lumbrical of hand", "right", 10, None)]),
+    ("Limb | Muscle | Side | Units\nLUE | Lumbricals | L | 10\n", [("lumbrical of hand", "left", 10, None)]),
+    ("Injected:\n  * Right arm\n    * FCR -- 15 U, 1 site\n    * pronator teres -- 10 U, 1 site\n",
+     [("flexor carpi radialis", "right", 15, 1), ("pronator teres", "right", 10, 1)]),
+    ("Left SCM 40 U.\n- No complications; pt left the clinic walking.\n", [("sternocleidomastoid", "left", 40, None)]),
+])
+def test_lists_of_targets_read_as_a_clinician_writes_them(ontology, text, expected):
+    got = _read(ontology, text)
+    assert sorted((i["muscle"], i.get("side"), i.get("units"), i.get("sites")) for i in got.session["injections"]) \
+        == expected
+    assert not got.unresolved
+
+
 def test_one_dose_for_several_targets_gives_none_of_them_a_dose(ontology):
     text = ("Botox 200 U vial. The left SCM got 40 U in two sites. Then 120 U were split between the right "
             "splenius capitis and the right semispinalis capitis, four sites in all, more in the splenius.")

@@ -98,12 +98,21 @@ def read(note: Note, sentence: Sentence, today: list[Mention], found: list[Found
     one_dose = line.cells is None and len([t for t in today if t.entry.kind == "target"]) > 1 and any(
         note.patterns.shared.search(text, max(s_start, a[1][0] - 40), today[0].start) for a in free
         if a[1][1] <= today[0].start) if free else False
+    first = len(found)
     for n, m in enumerate(today):
         if m.entry.kind == "target" and _named_again(m, today[:n]):
             record.exclude(m.written, m.start, m.end, "named again")  # "... favouring the splenius"
             continue
+        if m.entry.kind == "ambiguous" and len(m.written) <= 3 and m.written.islower() and line.cells is None \
+                and not DOSE.search(text, *_clause(m, today, n, s_end)):
+            record.exclude(m.written, m.start, m.end, "mentioned")  # "pt left ambulatory": the patient
+            continue
         if m.entry.kind == "ambiguous":
-            chosen = _by_neighbours(note.lexicon, m, today)
+            completed = _completed(note, m, today[n + 1].start if n + 1 < len(today) else s_end)
+            if completed is not None:  # "flexor digitorum profundis": one slip from one candidate
+                m = today[n] = completed
+        if m.entry.kind == "ambiguous":
+            chosen = _by_neighbours(note.lexicon, m, today, mentions, found)
             if chosen is not None:  # one candidate shares the region of every target listed with it
                 m = Mention(Entry("target", chosen, chosen.label), m.start, m.end, m.first, m.last, m.written)
                 today[n] = m
@@ -212,6 +221,8 @@ def read(note: Note, sentence: Sentence, today: list[Mention], found: list[Found
             record.unresolve((m.start, m.end), "side-missing", text=_clause(m, today, n, s_end))
             continue
         found.append(f)
+    if line.cells is None and len(found) - first > 1:
+        _sites_for_all(note, (s_start, s_end), today[-1].end, found[first:])
 
 
 SIDE_COLUMNS = {"left", "right", "sites right", "sites left", "sites right left", "sites left right"}
@@ -242,6 +253,18 @@ def table_sides(text: str, line: Line, patterns: Patterns) -> dict[str, int]:
     return out
 
 
+def _sites_for_all(note: Note, sentence: tuple[int, int], after: int, found: list[Found]) -> None:
+    """"..., each in two sites", "..., one site each" after the last target of a list: the sites of
+    every target of the sentence that has none."""
+    m = note.patterns.sites_each.search(note.text, after, sentence[1])
+    last = found[-1].dose_span[1] if found[-1].dose_span else after
+    if m and not DOSE.search(note.text, last, m.start()):  # no other dose between the list and the count
+        n = count(m.group(1) or m.group(2))
+        for f in found:
+            if f.sites is None and f.units is not None and sentence[0] <= f.start < sentence[1]:
+                f.sites = n
+
+
 def _named_again(m: Mention, earlier: list[Mention]) -> bool:
     """A target's shorter name after its full name in the same sentence ("the left splenius capitis
     ... favouring the splenius"): the same target again."""
@@ -262,16 +285,44 @@ def _sides_before(text: str, mentions: list[Mention], today: list[Mention]) -> d
     return before
 
 
-def _by_neighbours(lexicon: Lexicon, m: Mention, today: list[Mention]) -> Target | None:
+def _by_neighbours(lexicon: Lexicon, m: Mention, today: list[Mention], mentions: list[Mention] = (),
+                   found: list[Found] = ()) -> Target | None:
     """An ambiguous name's one candidate in the billing region of all the other targets of its
-    sentence ("right paraspinal, right levator scapulae, right splenius capitis"), if there is one."""
-    regions = {t.entry.value.region for t in today if t.entry.kind == "target"}
+    sentence ("right paraspinal, right levator scapulae, right splenius capitis"), else of the limb
+    its sentence names ("LUE | Lumbricals"), else of every target the note read before it."""
+    glands = all(c.iri in lexicon.glands for c in map(lambda c: lexicon.names.resolve_target(c).target,
+                                                       m.entry.candidates) if c is not None)
+    regions = {t.entry.value.region for t in today if t.entry.kind == "target"
+               and (t.entry.value.iri in lexicon.glands) == glands}  # "lumbricals ... through the palm"
+    if not regions:
+        regions = {x.entry.value for x in mentions if x.entry.kind == "limb"}
+    if not regions:
+        regions = {f.target.region for f in found}
     if len(regions) != 1:
         return None
     names = lexicon.names
     fits = [names.resolve_target(c).target for c in m.entry.candidates]
     fits = [t for t in fits if t is not None and t.region in regions]
     return fits[0] if len(fits) == 1 else None
+
+
+def _completed(note: Note, m: Mention, limit: int) -> Mention | None:
+    """An ambiguous name followed by a word that makes it, spelt one slip off, exactly one target's
+    name ("flexor digitorum profundis"): that target, the reading recorded."""
+    word = re.compile(r"\s+([A-Za-z][A-Za-z'-]+)").match(note.text, m.end, limit)
+    if word is None:
+        return None
+    written = note.text[m.start:word.end(1)]
+    key = normalise(written)
+    names = note.lexicon.names
+    close = difflib.get_close_matches(key, list(names.targets), n=3, cutoff=0.85)
+    if len({names.targets[c].label for c in close}) != 1 or key in names.targets:
+        return None
+    target = names.targets[close[0]]
+    if target.label not in m.entry.candidates:
+        return None
+    note.record.choose(written, m.start, word.end(1), target.label, f"a close spelling of {close[0]!r}")
+    return Mention(Entry("target", target, target.label), m.start, word.end(1), m.first, m.last + 1, written)
 
 
 def misspelled(note: Note, mentions: list[Mention], doses: list[Dose], labelled: dict, s_start: int) -> Mention | None:

@@ -58,6 +58,10 @@ class Patterns:
         # "4 sites", "three separate injection points", "a site"
         self.sites = re.compile(r"\b" + COUNT + r"\s*(?:" + qualifier + r"\s+)?" + sites + r"\b", re.I)
         side_each = words([p for p in cues.get("each", ()) if "side" in p.split()])
+        # "each in two sites", "one site each" (not "each side"): the sites of every target listed
+        self.sites_each = re.compile(r"\beach\s+(?:in|at|into|with|through|over|of)\s+" + COUNT + r"\s*(?:" + qualifier
+                                     + r"\s+)?" + sites + r"\b|\b" + COUNT + r"\s*(?:" + qualifier + r"\s+)?" + sites
+                                     + r"\s+each\b(?!\s+side)", re.I)
         # "2 sites x 4 U", "4 x 5 units", "2 sites ea side x 5U": sites times the amount per site
         self.times_sites = re.compile(NUMBER + r"\s*(?i:" + sites + r")?\s*((?i:" + side_each + r")\s*)?(?:x|×|X)\s*"
                                       + NUMBER + r"\s*(?:U|IU|u|[Uu]nits?)(?![A-Za-z])")

@@ -196,8 +196,8 @@ def heading(line_text: str, lexicon: Lexicon, titles_list: bool = False,
         words = stripped.split()
         if stripped and stripped.upper() == stripped and any(c.isalpha() for c in stripped) and len(words) <= 8:
             text, end = stripped, len(line_text)
-        elif titles_list and 0 < len(words) <= 5 and re.fullmatch(r"[A-Za-z][A-Za-z /&()'-]*", stripped):
-            text, end = stripped, len(line_text)
+        elif titles_list and 0 < len(words) <= 5 and re.fullmatch(r"(?:[-*•·+]\s+)?([A-Za-z][A-Za-z /&()'-]*)", stripped):
+            text, end = re.sub(r"^[-*•·+]\s+", "", stripped), len(line_text)  # "* Right arm" over its sub-items
         elif titles_table and 0 < len(words) <= 8 and re.fullmatch(r"[A-Za-z][A-Za-z0-9 /&()',.-]*", stripped):
             text, end = stripped, len(line_text)
     if text is None:
