@@ -251,6 +251,14 @@ def test_lists_of_targets_read_as_a_clinician_writes_them(ontology, text, expect
     assert not got.unresolved
 
 
+def test_a_list_item_with_a_dose_is_not_a_heading_and_both_heads_is_not_a_side(ontology):
+    text = ("Weight 30 kg.\nDoses (all RIGHT):\n  - gastrocnemius (both heads): 2 U/kg, 4 sites\n"
+            "  - soleus: 1 U/kg, 2 sites\n")
+    got = _read(ontology, text)
+    assert sorted((i["muscle"], i.get("side"), i.get("units"), i.get("sites")) for i in got.session["injections"]) \
+        == [("gastrocnemius", "right", 60, 4), ("soleus", "right", 30, 2)]
+
+
 def test_one_dose_for_several_targets_gives_none_of_them_a_dose(ontology):
     text = ("Botox 200 U vial. The left SCM got 40 U in two sites. Then 120 U were split between the right "
             "splenius capitis and the right semispinalis capitis, four sites in all, more in the splenius.")

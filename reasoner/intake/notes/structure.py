@@ -92,6 +92,9 @@ class Layout:
             entry, heading_end, side = (None, 0, None) if table else heading(
                 raw, self.lexicon, titles_list=bool(BULLET.match(following)),
                 titles_table=self._header(following))
+            if entry is not None and BULLET.match(raw) and DOSE.search(raw, heading_end) \
+                    and self._names_target(raw[:heading_end]):
+                entry, heading_end, side = None, 0, None  # "- gastrocnemius (both heads): 2 U/kg": an item
             if entry is not None:
                 context = entry
                 heading_side = side
@@ -115,6 +118,11 @@ class Layout:
                 table = None
             lines.append(line)
         return lines
+
+    def _names_target(self, text: str) -> bool:
+        words = normalise(text).split()
+        return any(self.lexicon.target(" ".join(words[i:j])) is not None
+                   for i in range(len(words)) for j in range(i + 1, min(len(words), i + 5) + 1))
 
     def _header(self, raw: str) -> bool:
         """The line is a table's header row."""
