@@ -259,6 +259,16 @@ def test_a_list_item_with_a_dose_is_not_a_heading_and_both_heads_is_not_a_side(o
         == [("gastrocnemius", "right", 60, 4), ("soleus", "right", 30, 2)]
 
 
+def test_a_sum_written_out_in_a_row_is_the_targets_dose_and_an_area_is_no_count(ontology):
+    text = ("Botox 100 U vial. Marked area of each axilla about 5 x 8 cm.\n"
+            "Left axilla: 15 points x 0.1 mL (2 U) = 30 U\nRight axilla: 15 points x 0.1 mL (2 U) = 30 U\n"
+            "Total 60 U.\n")
+    got = _read(ontology, text)
+    assert sorted((i.get("side"), i.get("units"), i.get("sites")) for i in got.session["injections"]) == [
+        ("left", 30, 15), ("right", 30, 15)]
+    assert got.session["agent"]["units_administered"] == 60
+
+
 def test_one_dose_for_several_targets_gives_none_of_them_a_dose(ontology):
     text = ("Botox 200 U vial. The left SCM got 40 U in two sites. Then 120 U were split between the right "
             "splenius capitis and the right semispinalis capitis, four sites in all, more in the splenius.")

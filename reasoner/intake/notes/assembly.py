@@ -114,8 +114,10 @@ class Reader:
             today.append(m)
         if today and line.cells is None:  # "the left thyroarytenoid and 1.5 U was given": the target's, not a total
             for span, label in list(labelled.items()):
+                near = text[max(s_start, span[0] - 30):min(s_end, span[1] + 20)]
+                summed = re.search(r"=\s*$", text[s_start:span[0]]) is not None  # "20 points x 2.5 U = 50 U"
                 if label == "units_administered" and any(t.end <= span[0] for t in today) \
-                        and not self.patterns.total.search(text, max(s_start, span[0] - 30), min(s_end, span[1] + 20)):
+                        and not self.patterns.total.search(near.replace("=", " ") if summed else near):
                     del labelled[span]
                     gathered.field_doses = [d for d in gathered.field_doses if d[2] != span]
         if context(s_start) is None or not today:

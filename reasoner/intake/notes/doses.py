@@ -237,6 +237,11 @@ def attach(text: str, f: Found, free, line: Line, used: set, patterns: Patterns,
         if m.group(2):  # "2 sites ea side x 5U": 10 U on each side
             f.units_each = True
             return
+    summed = [(a, sp) for a, sp, kg in free if lo <= sp[0] and sp[1] <= hi and sp not in used and not kg
+              and re.search(r"=\s*$", text[max(lo, sp[0] - 4):sp[0]])]
+    if f.units is None and summed:  # "20 points x 0.1 mL (2.5 U) = 50 U": the sum written out
+        f.units, f.dose_span = summed[-1]
+        used.add(summed[-1][1])
     for amount, span, per_kg in free:
         if f.units is not None or f.per_kg is not None:
             break

@@ -69,7 +69,8 @@ class Patterns:
         self.sites_per_side = re.compile(r"(?<![x×]\s)(?<![x×])\b" + COUNT + r"\s*(?:" + sites + r"\s*)?(?:" + side_each
                                          + r")\b", re.I)
         # "x3" after a target: its sites (not "x 2 vials", "x 3 weeks")
-        self.bare_times = re.compile(r"(?<![\w.])[x×]\s*(\d{1,2})\b(?!\s*(?:mL|ml|cc|(?i:" + vial + r")|weeks?|wks?|/))")
+        self.bare_times = re.compile(r"(?<![\w.])[x×]\s*(\d{1,2})\b(?!\s*(?:mL|ml|cc|(?i:" + vial
+                                     + r")|weeks?|wks?|months?|mo|days?|cm|mm|in|/))")  # not "6 x 9 cm"
         self.times_vials = re.compile(r"\s*(?:x|×|X)\s*\d+\s*(?:(?i:" + vial + r")|mL)")
         # "none wasted", "0 U discarded", "Waste: 0"
         self.shared = re.compile(r"\b" + words(cues.get("shared", ())) + r"\b", re.I)
