@@ -269,6 +269,14 @@ def test_a_sum_written_out_in_a_row_is_the_targets_dose_and_an_area_is_no_count(
     assert got.session["agent"]["units_administered"] == 60
 
 
+def test_a_side_opening_a_sentence_holds_for_the_rest_of_its_paragraph(ontology):
+    text = ("On the left side the orbicularis oculi received 10 units. Lower down the zygomaticus major got "
+            "2.5 units and the platysma 5 units.\n\nThe risorius got 2.5 units.")
+    got = _read(ontology, text)
+    assert _targets(got) == [("orbicularis oculi", "left"), ("platysma", "left"), ("zygomaticus major", "left")]
+    assert [u.reason for u in got.unresolved] == ["side-missing"]
+
+
 def test_one_dose_for_several_targets_gives_none_of_them_a_dose(ontology):
     text = ("Botox 200 U vial. The left SCM got 40 U in two sites. Then 120 U were split between the right "
             "splenius capitis and the right semispinalis capitis, four sites in all, more in the splenius.")

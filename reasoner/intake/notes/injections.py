@@ -67,6 +67,7 @@ class Note:
     record: Record
     limbs: Limbs = field(default_factory=Limbs)
     per_ml: float | None = None  # the units in a millilitre, when the note states its dilution
+    carried: tuple[str, tuple[int, int], int] | None = None  # "On the right side ...": side, its span, sentence end
 
 
 @dataclass
@@ -217,12 +218,22 @@ def read(note: Note, sentence: Sentence, today: list[Mention], found: list[Found
             shared = _adjacent_side(text, after, sides, today, before) or _later_side(after, sides, today, s_end)
             if shared is not None:  # "the adductor longus and adductor magnus on both sides"
                 f.side, f.side_span = shared
+        if f.side is None and target.laterality_matters and not target.midline and note.carried is not None \
+                and not line.row and "\n\n" not in text[note.carried[2]:s_start]:
+            f.side, f.side_span = note.carried[0], note.carried[1]  # the side the paragraph gave its first sentence
         if f.side is None and target.laterality_matters and not target.midline:
             record.unresolve((m.start, m.end), "side-missing", text=_clause(m, today, n, s_end))
             continue
         found.append(f)
     if line.cells is None and len(found) - first > 1:
         _sites_for_all(note, (s_start, s_end), today[-1].end, found[first:])
+    # "On the right side the orbicularis oculi ... . In the lower face the zygomaticus ...": a side
+    # that opens a sentence of prose, before its first target, holds for the paragraph's next sentences
+    leading = [x for x in sides if s_start <= x.start and x.end <= today[0].start and x.entry.label != "bilateral"]
+    if not line.row and line.cells is None and leading and len({x.entry.label for x in sides}) == 1:
+        note.carried = (leading[0].entry.label, (leading[0].start, leading[0].end), s_end)
+    elif line.row or line.cells is not None or len({x.entry.label for x in sides}) > 1:
+        note.carried = None
 
 
 SIDE_COLUMNS = {"left", "right", "sites right", "sites left", "sites right left", "sites left right"}
