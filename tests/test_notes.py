@@ -277,6 +277,19 @@ def test_a_side_opening_a_sentence_holds_for_the_rest_of_its_paragraph(ontology)
     assert [u.reason for u in got.unresolved] == ["side-missing"]
 
 
+@pytest.mark.parametrize("text, agent", [
+    ("Myobloc 5000 U/1 mL vial. Left parotid gland 1000 U. Total 1000 U (0.2 mL). 4000 U (0.8 mL) remaining "
+     "in the vial discarded.", {"vial_units": 5000, "units_discarded": 4000, "units_administered": 1000}),
+    ("Xeomin, two 100-unit vials. Left soleus 150 U. Total 150 U; 0.5 mL (50 U) remained in the syringe.",
+     {"vial_units": [100, 100], "units_discarded": 50, "units_administered": 150}),
+    ("Botox 200 U vial. Left soleus 150 U. The remaining 50 units were spread through several points along "
+     "the calf. In all 200 units were given, no waste.", {"units_discarded": 0, "units_administered": 200}),
+])
+def test_vials_waste_and_the_rest_of_a_vial_given(ontology, text, agent):
+    got = _read(ontology, text)
+    assert {k: got.session["agent"].get(k) for k in agent} == agent
+
+
 def test_one_dose_for_several_targets_gives_none_of_them_a_dose(ontology):
     text = ("Botox 200 U vial. The left SCM got 40 U in two sites. Then 120 U were split between the right "
             "splenius capitis and the right semispinalis capitis, four sites in all, more in the splenius.")

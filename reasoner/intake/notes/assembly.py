@@ -27,7 +27,8 @@ MONTHS = {m: i for i, m in enumerate(("jan", "feb", "mar", "apr", "may", "jun", 
                                       "dec"), start=1)}
 DATES = re.compile(r"\b(\d{4})-(\d{1,2})-(\d{1,2})\b|\b(\d{1,2})/(\d{1,2})/(\d{2,4})\b"
                    r"|\b([A-Za-z]{3,9})\.?\s+(\d{1,2}),?\s+(\d{4})\b|\b(\d{1,2})\s+([A-Za-z]{3,9})\.?\s+(\d{4})\b")
-PLACED = re.compile(r"\b(?:placed|injected|distributed|given|infiltrated|delivered)\b[^.;]*\b(?:where|into|in|at|to)\b",
+PLACED = re.compile(r"\b(?:placed|injected|distributed|given|infiltrated|delivered|spread)\b[^.;]*"
+                    r"\b(?:where|into|in|at|to|through|along|over)\b",
                     re.I)
 
 

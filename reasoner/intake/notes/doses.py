@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from ...knowledge.names import Target
 from .mentions import Mention
-from .patterns import DOSE, NUMBER, TIMES, UNITS_PER_VOLUME, VOLUME, VOLUME_PER_UNITS, WEIGHT, Patterns, count, num
+from .patterns import COUNT_WORDS, DOSE, NUMBER, TIMES, UNITS_PER_VOLUME, VOLUME, VOLUME_PER_UNITS, WEIGHT, Patterns, count, num
 from .provenance import Record
 from .structure import Line
 
@@ -84,6 +84,10 @@ def label(text: str, mentions: list[Mention], span: tuple[int, int], patterns: P
         return "vial_units"
     if re.search(r"\b(?:additional|extra|another|further)\s*$", before, re.I) or p.each_after.match(after):
         return None  # "an additional 50 units", "5 units each": doses of their own, not totals
+    if re.search(r"\b(?:remaining|rest of the|other)\s*$", before, re.I) and re.match(
+            r"\s*(?:of\s+\w+\s+)?(?:was|were)\s+(?:then\s+)?(?:injected|placed|given|spread|distributed|divided|"
+            r"infiltrated|delivered|administered|split)\b", after, re.I):
+        return None  # "the remaining 50 units were spread through ...": a dose given, not waste
     if re.search(r"(?:^|[^<>!])=\s*$", before):
         return "units_administered"  # "= 155 U": a sum
     best = None  # the nearest cue: "45 units given, 5 units wasted" labels each by its own word
@@ -94,9 +98,10 @@ def label(text: str, mentions: list[Mention], span: tuple[int, int], patterns: P
         gap_after = text[span[1]:m.start] if m.start >= span[1] else None
         if gap_before is not None:  # "Total 8 U/kg = 144 U": the per-kilogram dose restated
             gap_before = re.sub(r"\d+(?:\.\d+)?\s*U\s*/\s*kg\s*=?", "", gap_before)
-        if gap_before is not None and len(gap_before) <= 24 and not re.search(r"[.;]|\d\s*(?:U|units)", gap_before):
+        if gap_before is not None and len(gap_before) <= 24 and not re.search(r";|\.(?!\d)|\d\s*(?:U|units)", gap_before):
             distance = len(gap_before) + (10 if re.search(r",|\band\b", gap_before) else 0)
-        elif gap_after is not None and len(gap_after) <= 12 and not re.search(r"[.;,]", gap_after):
+        elif gap_after is not None and len(gap_after) <= 12 and not re.search(r"[;,]|\.(?!\d)", gap_after):
+            # "1500 U (0.3 mL) remaining": a volume's decimal point is no sentence's end
             distance = len(gap_after)
         else:
             continue
@@ -308,4 +313,7 @@ def vial_count(text: str, span: tuple[int, int], patterns: Patterns) -> int:
     after = text[span[1]:span[1] + 30]
     before = text[max(0, span[0] - 20):span[0]]
     m = patterns.vials_times.match(after) or patterns.vials_of.search(before)
+    if m is None and patterns.vial_after.match(after):  # "two 200-unit vials"
+        m = re.search(r"\b(" + "|".join(w for w in COUNT_WORDS if w not in ("a", "single")) + r"|\d)\s*$", before, re.I)
+        return count(m.group(1)) if m else 1
     return int(m.group(1)) if m and 0 < int(m.group(1)) <= 20 else 1

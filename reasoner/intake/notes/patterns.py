@@ -87,7 +87,7 @@ class Patterns:
         self.each = re.compile(r"\b" + each + r"\b", re.I)
         self.each_after = re.compile(r"\s*" + each + r"\b", re.I)
         # a vial's size: "100 U vial", "vial: 100 U", "2 vials x 200 U", "100 U + 50 U vials"
-        self.vial_after = re.compile(r"\s*(?:\(|\[)?\s*" + vial + r"\b", re.I)
+        self.vial_after = re.compile(r"\s*(?:/\s*(?:\d+(?:\.\d+)?\s*)?(?:mL|ml|cc)\s*)?(?:\(|\[)?\s*" + vial + r"\b", re.I)
         self.vial_before = re.compile(r"\b" + vial + r"\s*(?:x\s*\d+\s*)?(?:of|x|:)?\s*$", re.I)
         self.vial_added = re.compile(r"\s*\+\s*\d+(?:\.\d+)?\s*(?:U|units?)\s+" + vial + r"\b", re.I)
         self.vials_times = re.compile(r"\s*" + vial + r"\s*(?:x|×)\s*(\d+)", re.I)
