@@ -290,6 +290,23 @@ def test_vials_waste_and_the_rest_of_a_vial_given(ontology, text, agent):
     assert {k: got.session["agent"].get(k) for k in agent} == agent
 
 
+@pytest.mark.parametrize("text, expected", [
+    ("I injected the left orbicularis oculi at five points, 2.5 units each.", [("orbicularis oculi", "left", 12.5, 5)]),
+    ("Weight 10 kg.\nPer leg: gastrocnemius 7 U/kg (2 sites).",
+     [("gastrocnemius", "left", 70, 2), ("gastrocnemius", "right", 70, 2)]),
+    ("Then 100 U were injected into the detrusor in 20 sites of 0.5 mL (5 U each).", [("detrusor", None, 100, 20)]),
+    ("Then 5 units were given to each anterior belly of the digastric, and 10 units went into the left "
+     "platysma at two sites.",
+     [("digastric", "left", 5, None), ("digastric", "right", 5, None), ("platysma", "left", 10, 2)]),
+    ("Left frontalis 10 U and left temporalis 15 U, for 25 units.",
+     [("frontalis", "left", 10, None), ("temporalis", "left", 15, None)]),
+])
+def test_amounts_each_per_point_per_leg_and_before_their_target(ontology, text, expected):
+    got = _read(ontology, text)
+    assert sorted(((i["muscle"], i.get("side"), i.get("units"), i.get("sites")) for i in got.session["injections"]),
+                  key=lambda x: (x[0], str(x[1]))) == expected
+
+
 def test_one_dose_for_several_targets_gives_none_of_them_a_dose(ontology):
     text = ("Botox 200 U vial. The left SCM got 40 U in two sites. Then 120 U were split between the right "
             "splenius capitis and the right semispinalis capitis, four sites in all, more in the splenius.")

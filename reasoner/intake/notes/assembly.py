@@ -117,7 +117,12 @@ class Reader:
             for span, label in list(labelled.items()):
                 near = text[max(s_start, span[0] - 30):min(s_end, span[1] + 20)]
                 summed = re.search(r"=\s*$", text[s_start:span[0]]) is not None  # "20 points x 2.5 U = 50 U"
-                if label == "units_administered" and any(t.end <= span[0] for t in today) \
+                into = next((t for t in today if t.start >= span[1]), None)  # "5 units were given to each ... digastric"
+                before_target = into is not None and re.fullmatch(
+                    r"\s*(?:was|were)\s+(?:given|injected|placed|administered)\s+(?:in|into|to|at)\b[^.;,:()]{0,40}",
+                    text[span[1]:into.start])
+                if label == "units_administered" and (any(t.end <= span[0] for t in today) or before_target) \
+                        and not re.search(r",\s*for\s*$", text[s_start:span[0]]) \
                         and not self.patterns.total.search(near.replace("=", " ") if summed else near):
                     del labelled[span]
                     gathered.field_doses = [d for d in gathered.field_doses if d[2] != span]

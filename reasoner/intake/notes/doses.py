@@ -88,8 +88,8 @@ def label(text: str, mentions: list[Mention], span: tuple[int, int], patterns: P
             r"\s*(?:of\s+\w+\s+)?(?:was|were)\s+(?:then\s+)?(?:injected|placed|given|spread|distributed|divided|"
             r"infiltrated|delivered|administered|split)\b", after, re.I):
         return None  # "the remaining 50 units were spread through ...": a dose given, not waste
-    if re.search(r"(?:^|[^<>!])=\s*$", before):
-        return "units_administered"  # "= 155 U": a sum
+    if re.search(r"(?:^|[^<>!])=\s*$|,\s*for\s*$", before):
+        return "units_administered"  # "= 155 U", "..., for 155 units": a sum
     best = None  # the nearest cue: "45 units given, 5 units wasted" labels each by its own word
     for m in mentions:
         if m.entry.kind != "field" or m.entry.value not in ("units_administered", "units_discarded"):
@@ -267,6 +267,13 @@ def attach(text: str, f: Found, free, line: Line, used: set, patterns: Patterns,
                     f.units = amount * f.sites
             else:
                 f.units = amount
+                each_site = patterns.each_after.match(text, span[1], hi)
+                sites = patterns.sites.search(text, lo, span[0])  # counted before the dose
+                if each_site and sites and count(sites.group(1)) > 1 and f.side != "bilateral" \
+                        and not patterns.each_list.match(text, span[1]) \
+                        and not patterns.sites_per_side.search(text, lo, hi) \
+                        and not re.match(r"\s*\w+\s+side", text[each_site.end():hi]):
+                    f.units = amount * count(sites.group(1))  # "at five points, 2.5 units each": per point
             f.dose_span = span
             used.add(span)
     if f.units is None and f.per_kg is None and per_ml is not None:

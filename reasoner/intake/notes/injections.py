@@ -93,7 +93,7 @@ def read(note: Note, sentence: Sentence, today: list[Mention], found: list[Found
     free = [(a, sp, kg) for a, sp, kg in sentence.doses if sp not in sentence.labelled]
     # "40 U into the left SCM, 60 U into the right splenius": each dose before its target
     doses_first = bool(free) and free[0][1][1] <= today[0].start and line.cells is None and bool(
-        re.fullmatch(r"[^.;,:()]{0,30}\b(?:into|to|in|for|at)\b[^.;,:()]{0,25}", text[free[0][1][1]:today[0].start]))
+        re.fullmatch(r"[^.;,:()]{0,30}\b(?:into|to|in|for|at)\b[^.;,:()]{0,40}", text[free[0][1][1]:today[0].start]))
     # "250 units were divided among the left splenius capitis and the left levator scapulae": one dose
     # for the targets together, none of them has a dose or sites of its own
     one_dose = line.cells is None and len([t for t in today if t.entry.kind == "target"]) > 1 and any(
@@ -166,6 +166,9 @@ def read(note: Note, sentence: Sentence, today: list[Mention], found: list[Found
                 side, limb_side = (announced, None), True
         if side is not None:
             f.side, f.side_span = side
+            if side[0] == "bilateral" and side[1] is not None and note.patterns.each.fullmatch(text, *side[1]) \
+                    and not any(c.end() == side[1][1] for c in note.patterns.sites_per_side.finditer(text, s_start, s_end)):
+                f.units_each = True  # "Per leg: gastrocnemius 7 U/kg": each side's amount (not "2 sites (1 each side)")
         # left and right columns of a table (doses, or sites)
         if line.cells is not None and line.roles and SIDE_COLUMNS & set(line.roles):
             sided = table_sides(text, line, note.patterns)
@@ -202,6 +205,12 @@ def read(note: Note, sentence: Sentence, today: list[Mention], found: list[Found
             continue
         if not one_dose:
             attach(text, f, free, line, used, note.patterns, note.per_ml)
+        if doses_first and f.sites is None:  # "100 U into the detrusor in 20 sites of 0.5 mL (5 U each)"
+            stop = min([today[n + 1].start] if n + 1 < len(today) else [s_end])
+            later = DOSE.search(text, m.end, stop)
+            counted = note.patterns.sites.search(text, m.end, later.start() if later else stop)
+            if counted:
+                f.sites = count(counted.group(1))
         if f.side is None and not target.midline and _plural(note.lexicon, m):
             f.side = "bilateral"  # a paired target named in the plural, without a side: both
         if f.units == 0:  # "pronator teres | 0 U": named with no dose, not injected
