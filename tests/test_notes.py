@@ -307,6 +307,18 @@ def test_amounts_each_per_point_per_leg_and_before_their_target(ontology, text, 
                   key=lambda x: (x[0], str(x[1]))) == expected
 
 
+@pytest.mark.parametrize("text, expected", [
+    ("RLE:\n R calf 80u -> med gastroc 40u x2, lat gastroc 20u x1, solues 20u x1\nTot 80u.\n",
+     [("gastrocnemius", "right", 60, 3), ("soleus", "right", 20, 1)]),
+    ("- occipitalis: R 3 sites (15U), L 4 sites (20U)\n",
+     [("occipitalis", "left", 20, 4), ("occipitalis", "right", 15, 3)]),
+])
+def test_a_slip_among_known_names_and_each_sides_sites_before_its_dose(ontology, text, expected):
+    got = _read(ontology, text)
+    assert sorted((i["muscle"], i.get("side"), i.get("units"), i.get("sites")) for i in got.session["injections"]) \
+        == expected
+
+
 def test_one_dose_for_several_targets_gives_none_of_them_a_dose(ontology):
     text = ("Botox 200 U vial. The left SCM got 40 U in two sites. Then 120 U were split between the right "
             "splenius capitis and the right semispinalis capitis, four sites in all, more in the splenius.")

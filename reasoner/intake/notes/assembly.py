@@ -128,6 +128,18 @@ class Reader:
                     gathered.field_doses = [d for d in gathered.field_doses if d[2] != span]
         if context(s_start) is None or not today:
             self.note.limbs.announce([m for m in mentions if m.entry.kind in ("side", "limb")])
+        if today and line.row and line.cells is None and context(s_start) is None:
+            # "med gastroc 50u x2, lat gastroc 20u x1, solues 20u x1": a misspelt name among known ones
+            for seg in re.finditer(r"[^,;>]+", text[s_start:s_end]):
+                a, b = s_start + seg.start(), s_start + seg.end()
+                if any(a <= m.start < b for m in today) or not any(a <= sp[0] < b for _, sp, _ in doses):
+                    continue
+                spelled = injections.misspelled(self.note, mentions, [d for d in doses if a <= d[1][0] < b],
+                                                labelled, a, {m.entry.value.region for m in today
+                                                              if m.entry.kind == "target"})
+                if spelled is not None:
+                    today = sorted(today + [spelled], key=lambda x: x.start)
+                    mentions = sorted(mentions + [spelled], key=lambda x: x.start)
         if not today and (line.row or line.cells is not None) and context(s_start) is None:
             spelled = injections.misspelled(self.note, mentions, doses, labelled, s_start)
             if spelled is not None:

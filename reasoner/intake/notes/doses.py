@@ -184,6 +184,12 @@ def side_doses(text: str, m: Mention, sides: list[Mention], free, clause, used, 
             if span in used or span in taken or per_kg or not (clause[0] <= span[0] < clause[1]):
                 continue
             gap = text[span[1]:s.start] if span[1] <= s.start else text[s.end:span[0]]
+            counted = patterns.sites.fullmatch(gap.strip(" (")) if span[0] >= s.end and gap.rstrip().endswith("(") \
+                else None  # "R 4 sites (20U), L 3 sites (15U)"
+            if counted is not None and len(gap) <= 16:
+                pairs.append((s.entry.label, (s.start, s.end), amount, span, count(counted.group(1))))
+                taken.add(span)
+                break
             if len(gap) <= 3 and not gap.strip(" :"):
                 sites = patterns.sites.match(text, s.end + len(text[s.end:].split("(")[0]) + 1) if \
                     text[s.end:s.end + 3].lstrip().startswith("(") else None

@@ -345,7 +345,8 @@ def _completed(note: Note, m: Mention, limit: int) -> Mention | None:
     return Mention(Entry("target", target, target.label), m.start, word.end(1), m.first, m.last + 1, written)
 
 
-def misspelled(note: Note, mentions: list[Mention], doses: list[Dose], labelled: dict, s_start: int) -> Mention | None:
+def misspelled(note: Note, mentions: list[Mention], doses: list[Dose], labelled: dict, s_start: int,
+               regions: set | None = None) -> Mention | None:
     """A list item or table row with a dose whose name the ontology does not know: a name one
     spelling slip from exactly one target's is read as that target and the reading recorded
     (provenance: settled_by_context); any other name is an unknown target, unresolved."""
@@ -367,6 +368,9 @@ def misspelled(note: Note, mentions: list[Mention], doses: list[Dose], labelled:
     key = normalise(written)
     names = lexicon.names
     close = difflib.get_close_matches(key, list(names.targets), n=3, cutoff=0.85)
+    if regions:  # among known names of one region ("lat gastroc 20u x1, solues 20u x1"): a name of that region
+        close = [c for c in difflib.get_close_matches(key, list(names.targets), n=5, cutoff=0.8)
+                 if names.targets[c].region in regions]
     labels = {names.targets[c].label for c in close}
     if len(labels) == 1 and len(key) >= 6:
         target = names.targets[close[0]]
