@@ -168,6 +168,7 @@ def test_sides_as_notes_write_them(ontology, text, sides):
     ("2 mL per 100 U; later 4 mL per 100 U.\nLeft masseter 0.3 mL in one site.", None, 1),  # two dilutions
     ("Myobloc given undiluted.\n  Left SCM .............. 1,500 U\n", 1500, None),
     ("Left parotid gland 15 U, two passes.", 15, 2),
+    ("Left axilla 50 U intradermally in 10-15 points.", 50, None),  # a range counts no sites
 ])
 def test_doses_as_notes_write_them(ontology, text, units, sites):
     got = _read(ontology, text)

@@ -56,7 +56,9 @@ class Patterns:
         vial = words(cues.get("vial_units", ()))
         discarded = words(cues.get("units_discarded", ()))
         # "4 sites", "three separate injection points", "a site"
-        self.sites = re.compile(r"\b" + COUNT + r"\s*(?:" + qualifier + r"\s+)?" + sites + r"\b", re.I)
+        # (not a range's end: "10-15 points", "10 to 15 points" count no sites)
+        self.sites = re.compile(r"(?<!\d-)(?<!\d–)(?<!\d to )(?<!\d or )\b" + COUNT + r"\s*(?:" + qualifier
+                                + r"\s+)?" + sites + r"\b", re.I)
         side_each = words([p for p in cues.get("each", ()) if "side" in p.split()])
         # "each in two sites", "one site each" (not "each side"): the sites of every target listed
         self.sites_each = re.compile(r"\beach\s+(?:in|at|into|with|through|over|of)\s+" + COUNT + r"\s*(?:" + qualifier
