@@ -169,6 +169,7 @@ def test_sides_as_notes_write_them(ontology, text, sides):
     ("Myobloc given undiluted.\n  Left SCM .............. 1,500 U\n", 1500, None),
     ("Left parotid gland 15 U, two passes.", 15, 2),
     ("Left axilla 50 U intradermally in 10-15 points.", 50, None),  # a range counts no sites
+    ("The fixed sites were injected with 5 U each: procerus (1).", 5, 1),
 ])
 def test_doses_as_notes_write_them(ontology, text, units, sites):
     got = _read(ontology, text)

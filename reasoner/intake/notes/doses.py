@@ -296,6 +296,9 @@ def attach(text: str, f: Found, free, line: Line, used: set, patterns: Patterns,
         clause = clause[:per_side.start()] + clause[per_side.end():]
     if f.sites is None and f.dose_span is not None:
         f.sites = bracketed_count(text, f.dose_span[1], hi)
+    if f.sites is None:  # "5 units each: procerus (1), frontalis (2 per side)": a count right after the name
+        named = re.compile(r"\s*\(\s*(\d{1,2})\s*\)").match(text, f.end, hi)
+        f.sites = int(named.group(1)) if named and int(named.group(1)) > 0 else None
     mark_each(f, clause, patterns)
 
 
