@@ -245,6 +245,8 @@ def test_a_dose_said_to_be_given_after_its_target_is_the_targets(ontology, text,
     ("Injected:\n  * Right arm\n    * FCR -- 15 U, 1 site\n    * pronator teres -- 10 U, 1 site\n",
      [("flexor carpi radialis", "right", 15, 1), ("pronator teres", "right", 10, 1)]),
     ("Left SCM 40 U.\n- No complications; pt left the clinic walking.\n", [("sternocleidomastoid", "left", 40, None)]),
+    ("pt seen today, lt rotation, rt shoulder up; Botox 100u vial.\nlt SCM 40u\n",
+     [("sternocleidomastoid", "left", 40, None)]),
 ])
 def test_lists_of_targets_read_as_a_clinician_writes_them(ontology, text, expected):
     got = _read(ontology, text)

@@ -105,7 +105,7 @@ def read(note: Note, sentence: Sentence, today: list[Mention], found: list[Found
             record.exclude(m.written, m.start, m.end, "named again")  # "... favouring the splenius"
             continue
         if m.entry.kind == "ambiguous" and len(m.written) <= 3 and m.written.islower() and line.cells is None \
-                and not DOSE.search(text, *_clause(m, today, n, s_end)):
+                and not DOSE.search(text, m.end, min(_clause(m, today, n, s_end)[1], m.end + 30)):
             record.exclude(m.written, m.start, m.end, "mentioned")  # "pt left ambulatory": the patient
             continue
         if m.entry.kind == "ambiguous":
