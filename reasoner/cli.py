@@ -24,7 +24,7 @@ from .engines.safety import inspect, run
 from .engines.sandbox import forbid_network
 from .intake import note
 from .intake.files import sources
-from .intake.read import to_session
+from .intake.read import note_session, to_session
 from .knowledge import check
 from .knowledge.library import library, named, resolve
 from .knowledge.ontology import default_directory, load
@@ -319,7 +319,7 @@ def _extract(args) -> int:
             # input error here too, after the output; unresolved items are reported instead
             session, refused = None, None
             try:
-                session = to_session(extraction, ontology)
+                session = (to_session if extraction.unresolved else note_session)(extraction, ontology)
             except ChemodenError as exc:
                 refused = None if extraction.unresolved and args.format != "turtle" else exc
             if args.format == "json":

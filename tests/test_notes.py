@@ -112,11 +112,33 @@ def _targets(got):
     "Left splenius capitis 60 U.\n\nPlan: right trapezius 40 U at the next visit.",
     "History: right trapezius 40 U in March.\n\nProcedure: left splenius capitis 60 U.",
     "Exam: hypertrophy of the right trapezius.\n\nProcedure: left splenius capitis 60 U.",
+    "Prior session (spring), for comparison\n  Muscle       Side  Units\n  Trapezius    R     40\n\n"
+    "Procedure\n  Muscle            Side  Units\n  Splenius capitis  L     60\n",
+    "Left splenius capitis 60 U. Right trapezius: not reinjected, the shoulder is level now.",
 ])
 def test_a_muscle_named_but_not_injected_today_is_not_read(ontology, sentence):
     got = _read(ontology, "Botox 100 U vial.\n" + sentence)
     assert _targets(got) == [("splenius capitis", "left")]
     assert any(e["text"].lower().endswith("trapezius") for e in got.excluded)
+
+
+def test_a_muscle_named_in_passing_takes_no_side_from_a_list_or_limb_named_elsewhere(ontology):
+    text = ("Spastic right arm after stroke.\nRight arm:\n- biceps brachii 100 U\n- brachialis 50 U\n"
+            "Home program: keep up triceps strengthening with therapy.\n")
+    got = _read(ontology, text)
+    assert _targets(got) == [("biceps brachii", "right"), ("brachialis", "right")]
+    assert any(e["text"] == "triceps" for e in got.excluded) and not got.unresolved
+
+
+@pytest.mark.parametrize("text, target", [
+    ("Right adductor pollicis 10 U in one site, reached through the palm.", "adductor pollicis"),
+    ("Left pectoralis major 50 U in two sites along the anterior axillary fold.", "pectoralis major"),
+    ("Left flexor digitorum brevis 20 U by a plantar approach.", "flexor digitorum brevis"),
+    ("Hx: tremor of both hands for years.\n\nLeft flexor digitorum brevis 20 U.", "flexor digitorum brevis"),
+])
+def test_a_body_surface_named_beside_a_muscle_is_a_landmark_not_a_gland(ontology, text, target):
+    got = _read(ontology, text)
+    assert [i["muscle"] for i in got.session["injections"]] == [target] and not got.unresolved
 
 
 @pytest.mark.parametrize("text, sides", [
@@ -141,11 +163,182 @@ def test_sides_as_notes_write_them(ontology, text, sides):
     ("Left biceps brachii: three sites, 25 units each site.", 75, 3),
     ("Weight 20 kg. Left biceps brachii 2 U/kg (2 sites).", 40, 2),
     ("Dose per site 5 U.\nLeft frontalis: 2 sites.", 10, 2),
+    ("Reconstituted to 5 U per 0.1 mL.\nLeft masseter 0.3 mL in one site.", 15, 1),
+    ("Dilution: 100 units in 2 mL saline.\n\nMuscle            Side  Vol (mL)  Sites\n"
+     "Splenius capitis  L     0.6       2\n", 30, 2),
+    ("Left masseter 0.3 mL in one site.", None, 1),  # no dilution stated: the volume is not a dose
+    ("2 mL per 100 U; later 4 mL per 100 U.\nLeft masseter 0.3 mL in one site.", None, 1),  # two dilutions
+    ("Myobloc given undiluted.\n  Left SCM .............. 1,500 U\n", 1500, None),
+    ("Left parotid gland 15 U, two passes.", 15, 2),
+    ("Left axilla 50 U intradermally in 10-15 points.", 50, None),  # a range counts no sites
+    ("The fixed sites were injected with 5 U each: procerus (1).", 5, 1),
 ])
 def test_doses_as_notes_write_them(ontology, text, units, sites):
     got = _read(ontology, text)
     (injection,) = got.session["injections"]
     assert (injection.get("units"), injection.get("sites")) == (units, sites)
+
+
+@pytest.mark.parametrize("total, expected", [(100, [40, 60]), (200, [80, 120]), (None, [80, 120])])
+def test_an_amount_times_a_count_is_multiplied_unless_the_total_rules_it_out(ontology, total, expected):
+    text = "Botox 200 U vial.\nRt SCM 40u x2 sites\nLt splenius capitis 60u x2\n" + (
+        f"Total {total}u given.\n" if total else "")
+    got = _read(ontology, text)
+    assert [i.get("units") for i in got.session["injections"]] == expected
+    assert [i.get("sites") for i in got.session["injections"]] == [2, 2]
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("Muscle\tRight (U)\tLeft (U)\tSites R/L\nSoleus\t60\t80\t1/2\nGracilis\t-\t40\t-/1\n",
+     [("gracilis", "left", 40, 1), ("soleus", "left", 80, 2), ("soleus", "right", 60, 1)]),
+    ("Muscle        Sites R  Sites L  U/site  Units\nFrontalis     2        2        5       20\n"
+     "Procerus      1                 5       5\n",
+     [("frontalis", "left", 10, 2), ("frontalis", "right", 10, 2), ("procerus", None, 5, 1)]),
+    ("Gland | Right | Left\nParotid | 40 U (2) | 30 U (1)\n",
+     [("parotid gland", "left", 30, 1), ("parotid gland", "right", 40, 2)]),
+    ("Injected:\n rt levator scapulae 50u (2)\n lt splenius capitis 60u (3)\n",
+     [("levator scapulae", "right", 50, 2), ("splenius capitis", "left", 60, 3)]),
+])
+def test_sites_of_each_side_in_tables_and_lists(ontology, text, expected):
+    got = _read(ontology, text)
+    assert sorted(((i["muscle"], i.get("side"), i.get("units"), i.get("sites")) for i in got.session["injections"]),
+                  key=lambda x: (x[0], str(x[1]))) \
+        == sorted(expected, key=lambda x: (x[0], str(x[1])))
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("Frontalis   10 U   2 sites (1 each side)\n", [("frontalis", "left", 5, 1), ("frontalis", "right", 5, 1)]),
+    ("- temporal: 3 sites ea side x 5U\n", [("temporalis", "left", 15, 3), ("temporalis", "right", 15, 3)]),
+    ("Injected with 5 U each: frontalis (2 per side), occipitalis (3 per side).",
+     [("frontalis", "left", 10, 2), ("frontalis", "right", 10, 2), ("occipitalis", "left", 15, 3),
+      ("occipitalis", "right", 15, 3)]),
+    ("Frontalis 2 sites each side and occipitalis 3 sites each side. Total 50 units at 10 sites.",
+     [("frontalis", "left", 10, 2), ("frontalis", "right", 10, 2), ("occipitalis", "left", 15, 3),
+      ("occipitalis", "right", 15, 3)]),
+])
+def test_sites_counted_for_each_side(ontology, text, expected):
+    got = _read(ontology, text)
+    assert sorted((i["muscle"], i.get("side"), i.get("units"), i.get("sites")) for i in got.session["injections"]) \
+        == expected
+
+
+@pytest.mark.parametrize("text, units, given", [
+    ("Botox 100 U vial. The needle reached the left thyroarytenoid and 1.5 U was given.", 1.5, 1.5),
+    ("Botox 100 U vial. Needle to the left posterior cricoarytenoid; placement confirmed on sniffing. "
+     "2.5 U injected.", 2.5, 2.5),
+    ("Botox 100 U vial. Left thyroarytenoid 1.5 U, right thyroarytenoid 1.5 U, 3 U given in total.", 1.5, 3),
+])
+def test_a_dose_said_to_be_given_after_its_target_is_the_targets(ontology, text, units, given):
+    got = _read(ontology, text)
+    assert got.session["injections"][0].get("units") == units
+    assert got.session["agent"]["units_administered"] == given
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("Left biceps brachii 60 U, brachialis 40 U and brachioradialis 30 U, each in two sites.",
+     [("biceps brachii", "left", 60, 2), ("brachialis", "left", 40, 2), ("brachioradialis", "left", 30, 2)]),
+    ("Right opponens pollicis 10 U and adductor pollicis 10 U, one site each.",
+     [("adductor pollicis", "right", 10, 1), ("opponens pollicis", "right", 10, 1)]),
+    ("Right flexor carpi ulnaris 20 U. The right flexor digitorum profundis received 30 U.",
+     [("flexor carpi ulnaris", "right", 20, None), ("flexor digitorum profundus", "right", 30, None)]),
+    ("Right flexor carpi ulnaris 20 U. Then the right lumbricals 10 U.",
+     [("flexor carpi ulnaris", "right", 20, None), ("lumbrical of hand", "right", 10, None)]),
+    ("Limb | Muscle | Side | Units\nLUE | Lumbricals | L | 10\n", [("lumbrical of hand", "left", 10, None)]),
+    ("Injected:\n  * Right arm\n    * FCR -- 15 U, 1 site\n    * pronator teres -- 10 U, 1 site\n",
+     [("flexor carpi radialis", "right", 15, 1), ("pronator teres", "right", 10, 1)]),
+    ("Left SCM 40 U.\n- No complications; pt left the clinic walking.\n", [("sternocleidomastoid", "left", 40, None)]),
+    ("pt seen today, lt rotation, rt shoulder up; Botox 100u vial.\nlt SCM 40u\n",
+     [("sternocleidomastoid", "left", 40, None)]),
+])
+def test_lists_of_targets_read_as_a_clinician_writes_them(ontology, text, expected):
+    got = _read(ontology, text)
+    assert sorted((i["muscle"], i.get("side"), i.get("units"), i.get("sites")) for i in got.session["injections"]) \
+        == expected
+    assert not got.unresolved
+
+
+def test_a_list_item_with_a_dose_is_not_a_heading_and_both_heads_is_not_a_side(ontology):
+    text = ("Weight 30 kg.\nDoses (all RIGHT):\n  - gastrocnemius (both heads): 2 U/kg, 4 sites\n"
+            "  - soleus: 1 U/kg, 2 sites\n")
+    got = _read(ontology, text)
+    assert sorted((i["muscle"], i.get("side"), i.get("units"), i.get("sites")) for i in got.session["injections"]) \
+        == [("gastrocnemius", "right", 60, 4), ("soleus", "right", 30, 2)]
+
+
+def test_a_sum_written_out_in_a_row_is_the_targets_dose_and_an_area_is_no_count(ontology):
+    text = ("Botox 100 U vial. Marked area of each axilla about 5 x 8 cm.\n"
+            "Left axilla: 15 points x 0.1 mL (2 U) = 30 U\nRight axilla: 15 points x 0.1 mL (2 U) = 30 U\n"
+            "Total 60 U.\n")
+    got = _read(ontology, text)
+    assert sorted((i.get("side"), i.get("units"), i.get("sites")) for i in got.session["injections"]) == [
+        ("left", 30, 15), ("right", 30, 15)]
+    assert got.session["agent"]["units_administered"] == 60
+
+
+def test_a_side_opening_a_sentence_holds_for_the_rest_of_its_paragraph(ontology):
+    text = ("On the left side the orbicularis oculi received 10 units. Lower down the zygomaticus major got "
+            "2.5 units and the platysma 5 units.\n\nThe risorius got 2.5 units.")
+    got = _read(ontology, text)
+    assert _targets(got) == [("orbicularis oculi", "left"), ("platysma", "left"), ("zygomaticus major", "left")]
+    assert [u.reason for u in got.unresolved] == ["side-missing"]
+
+
+@pytest.mark.parametrize("text, agent", [
+    ("Myobloc 5000 U/1 mL vial. Left parotid gland 1000 U. Total 1000 U (0.2 mL). 4000 U (0.8 mL) remaining "
+     "in the vial discarded.", {"vial_units": 5000, "units_discarded": 4000, "units_administered": 1000}),
+    ("Xeomin, two 100-unit vials. Left soleus 150 U. Total 150 U; 0.5 mL (50 U) remained in the syringe.",
+     {"vial_units": [100, 100], "units_discarded": 50, "units_administered": 150}),
+    ("Botox 200 U vial. Left soleus 150 U. The remaining 50 units were spread through several points along "
+     "the calf. In all 200 units were given, no waste.", {"units_discarded": 0, "units_administered": 200}),
+])
+def test_vials_waste_and_the_rest_of_a_vial_given(ontology, text, agent):
+    got = _read(ontology, text)
+    assert {k: got.session["agent"].get(k) for k in agent} == agent
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("I injected the left orbicularis oculi at five points, 2.5 units each.", [("orbicularis oculi", "left", 12.5, 5)]),
+    ("Weight 10 kg.\nPer leg: gastrocnemius 7 U/kg (2 sites).",
+     [("gastrocnemius", "left", 70, 2), ("gastrocnemius", "right", 70, 2)]),
+    ("Then 100 U were injected into the detrusor in 20 sites of 0.5 mL (5 U each).", [("detrusor", None, 100, 20)]),
+    ("Then 5 units were given to each anterior belly of the digastric, and 10 units went into the left "
+     "platysma at two sites.",
+     [("digastric", "left", 5, None), ("digastric", "right", 5, None), ("platysma", "left", 10, 2)]),
+    ("Left frontalis 10 U and left temporalis 15 U, for 25 units.",
+     [("frontalis", "left", 10, None), ("temporalis", "left", 15, None)]),
+])
+def test_amounts_each_per_point_per_leg_and_before_their_target(ontology, text, expected):
+    got = _read(ontology, text)
+    assert sorted(((i["muscle"], i.get("side"), i.get("units"), i.get("sites")) for i in got.session["injections"]),
+                  key=lambda x: (x[0], str(x[1]))) == expected
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("RLE:\n R calf 80u -> med gastroc 40u x2, lat gastroc 20u x1, solues 20u x1\nTot 80u.\n",
+     [("gastrocnemius", "right", 60, 3), ("soleus", "right", 20, 1)]),
+    ("- occipitalis: R 3 sites (15U), L 4 sites (20U)\n",
+     [("occipitalis", "left", 20, 4), ("occipitalis", "right", 15, 3)]),
+])
+def test_a_slip_among_known_names_and_each_sides_sites_before_its_dose(ontology, text, expected):
+    got = _read(ontology, text)
+    assert sorted((i["muscle"], i.get("side"), i.get("units"), i.get("sites")) for i in got.session["injections"]) \
+        == expected
+
+
+def test_one_dose_for_several_targets_gives_none_of_them_a_dose(ontology):
+    text = ("Botox 200 U vial. The left SCM got 40 U in two sites. Then 120 U were split between the right "
+            "splenius capitis and the right semispinalis capitis, four sites in all, more in the splenius.")
+    got = _read(ontology, text)
+    assert sorted((i["muscle"], i.get("side"), i.get("units"), i.get("sites")) for i in got.session["injections"]) \
+        == [("semispinalis capitis", "right", None, None), ("splenius capitis", "right", None, None),
+            ("sternocleidomastoid", "left", 40, 2)]
+    assert not got.unresolved
+
+
+def test_a_dose_for_each_side_with_sites_counted_per_side(ontology):
+    got = _read(ontology, "SCM 0.2 mL each side (40 U R / 40 U L), 2 sites per side")
+    assert sorted((i["side"], i.get("units"), i.get("sites")) for i in got.session["injections"]) == [
+        ("left", 40, 2), ("right", 40, 2)]
 
 
 @pytest.mark.parametrize("text, guidance", [
@@ -347,4 +540,4 @@ def test_extract_of_a_note_code_would_refuse_exits_2_with_the_reason():
     """A note with no injection today (only a plan) prints its session and exits 2, as `code` would."""
     proc = chemoden("extract", "-", stdin="Plan: consider the soleus at the next visit.\n")
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
-    assert json.loads(proc.stdout)["injections"] == [] and "injections: empty" in proc.stderr
+    assert json.loads(proc.stdout)["injections"] == [] and "injections: no injection given today" in proc.stderr

@@ -194,7 +194,13 @@ def read_note(text: str, ontology, *, source: str = "<note>", profile: str | Non
     """The session a procedure note describes, ready to code, with each injection's quote and the
     note's spans as W3C Web Annotations; what could not be settled is an input error naming the
     line and column (all of them at once)."""
-    extraction = note.extract(text, ontology.lexicon, source=source)
+    return note_session(note.extract(text, ontology.lexicon, source=source), ontology, profile=profile)
+
+
+def note_session(extraction: note.Extraction, ontology, *, profile: str | None = None):
+    """The session of a note's extraction, ready to code (read_note); its unresolved items, a note
+    with no injection today and the values the session refuses are input errors, all at once."""
+    source = extraction.source
     errors = [InputError(note.problem(u), source=source, field=f"line {u.line}, column {u.column}")
               for u in extraction.unresolved]
     if not extraction.session["injections"]:

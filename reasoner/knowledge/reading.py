@@ -41,6 +41,7 @@ class Lexicon:
     cues: dict[str, tuple[str, ...]] = field(default_factory=dict)
     longest: int = 1
     prefixes: set[str] = field(default_factory=set)  # every phrase's leading words: where a match may go on
+    glands: set = field(default_factory=set)  # the IRIs of the targets that are glands (cd:Gland), not muscles
 
     def add(self, phrase: str, entry: Entry) -> None:
         key = normalise(phrase)
@@ -70,6 +71,7 @@ class Lexicon:
 
 def build(graph: Graph, names: NameIndex) -> Lexicon:
     lexicon = Lexicon(names=names)
+    lexicon.glands = _instances(graph, CD.Gland)
     # enumerations by their names and synonyms; guidance, approach and setting also by note phrases
     for field_name in ("side", "guidance", "approach", "indication", "product"):
         for key, iri in names.enums[field_name].items():

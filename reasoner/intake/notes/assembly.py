@@ -27,7 +27,8 @@ MONTHS = {m: i for i, m in enumerate(("jan", "feb", "mar", "apr", "may", "jun", 
                                       "dec"), start=1)}
 DATES = re.compile(r"\b(\d{4})-(\d{1,2})-(\d{1,2})\b|\b(\d{1,2})/(\d{1,2})/(\d{2,4})\b"
                    r"|\b([A-Za-z]{3,9})\.?\s+(\d{1,2}),?\s+(\d{4})\b|\b(\d{1,2})\s+([A-Za-z]{3,9})\.?\s+(\d{4})\b")
-PLACED = re.compile(r"\b(?:placed|injected|distributed|given|infiltrated|delivered)\b[^.;]*\b(?:where|into|in|at|to)\b",
+PLACED = re.compile(r"\b(?:placed|injected|distributed|given|infiltrated|delivered|spread)\b[^.;]*"
+                    r"\b(?:where|into|in|at|to|through|along|over)\b",
                     re.I)
 
 
@@ -46,6 +47,7 @@ class Gathered:
     field_doses: list[tuple[str, float, tuple[int, int]]] = field(default_factory=list)  # totals, waste, vials
     loose_doses: list[tuple[float, tuple[int, int], Line]] = field(default_factory=list)  # doses of no target
     per_site: float | None = None  # an amount per site given once ("Dose per site 5 U")
+    total_sites: int | None = None  # the sites counted beside the units given ("155 U at 31 sites")
     weight: float | None = None
 
 
@@ -57,7 +59,7 @@ class Reader:
         self.source = source
         self.record = Record(text)
         self.layout = Layout(text, lexicon)
-        self.note = Note(text, lexicon, self.patterns, self.record, Limbs())
+        self.note = Note(text, lexicon, self.patterns, self.record, Limbs(), amounts.concentration(text))
 
     # -- the whole note ---------------------------------------------------------
     def read(self) -> dict:
@@ -82,6 +84,9 @@ class Reader:
                 labelled[span] = label
                 if context(span[0]) is None:
                     gathered.field_doses.append((label, amount, span))
+                    counted = self.patterns.sites.search(text, s_start, s_end)
+                    if label == "units_administered" and counted:  # "Total 195 units at 39 sites"
+                        gathered.total_sites = amounts.count(counted.group(1))
         if context(s_start) is None:
             waste, per_site, weight = amounts.sentence_amounts(text, s_start, s_end, doses, labelled, self.patterns)
             if waste is not None:
@@ -108,13 +113,40 @@ class Reader:
                 self.record.exclude(m.written, m.start, m.end, ctx.label)
                 continue
             today.append(m)
+        if today and line.cells is None:  # "the left thyroarytenoid and 1.5 U was given": the target's, not a total
+            for span, label in list(labelled.items()):
+                near = text[max(s_start, span[0] - 30):min(s_end, span[1] + 20)]
+                summed = re.search(r"=\s*$", text[s_start:span[0]]) is not None  # "20 points x 2.5 U = 50 U"
+                into = next((t for t in today if t.start >= span[1]), None)  # "5 units were given to each ... digastric"
+                before_target = into is not None and re.fullmatch(
+                    r"\s*(?:was|were)\s+(?:given|injected|placed|administered)\s+(?:in|into|to|at)\b[^.;,:()]{0,40}",
+                    text[span[1]:into.start])
+                if label == "units_administered" and (any(t.end <= span[0] for t in today) or before_target) \
+                        and not re.search(r",\s*for\s*$", text[s_start:span[0]]) \
+                        and not self.patterns.total.search(near.replace("=", " ") if summed else near):
+                    del labelled[span]
+                    gathered.field_doses = [d for d in gathered.field_doses if d[2] != span]
         if context(s_start) is None or not today:
             self.note.limbs.announce([m for m in mentions if m.entry.kind in ("side", "limb")])
+        if today and line.row and line.cells is None and context(s_start) is None:
+            # "med gastroc 50u x2, lat gastroc 20u x1, solues 20u x1": a misspelt name among known ones
+            for seg in re.finditer(r"[^,;>]+", text[s_start:s_end]):
+                a, b = s_start + seg.start(), s_start + seg.end()
+                if any(a <= m.start < b for m in today) or not any(a <= sp[0] < b for _, sp, _ in doses):
+                    continue
+                spelled = injections.misspelled(self.note, mentions, [d for d in doses if a <= d[1][0] < b],
+                                                labelled, a, {m.entry.value.region for m in today
+                                                              if m.entry.kind == "target"})
+                if spelled is not None:
+                    today = sorted(today + [spelled], key=lambda x: x.start)
+                    mentions = sorted(mentions + [spelled], key=lambda x: x.start)
         if not today and (line.row or line.cells is not None) and context(s_start) is None:
             spelled = injections.misspelled(self.note, mentions, doses, labelled, s_start)
             if spelled is not None:
                 today.append(spelled)
                 mentions = sorted(mentions + [spelled], key=lambda x: x.start)
+        if not today and gathered.found and line.cells is None:
+            self._dose_after(gathered, labelled, s_start, s_end)
         if not today:
             for amount, span, _ in doses:
                 if span not in labelled and context(span[0]) is None:
@@ -122,6 +154,24 @@ class Reader:
             return
         injections.read(self.note, Sentence(s_start, s_end, line, mentions, doses, labelled), today, gathered.found,
                         gathered.used)
+
+    def _dose_after(self, gathered: Gathered, labelled: dict, s_start: int, s_end: int) -> None:
+        """"... to the left PCA; placement confirmed on sniffing. 3.75 U injected.": a dose said to be
+        given, not a total, in a sentence of no target, is the dose of the target named just before
+        it without one (in the same paragraph, no other dose between)."""
+        text, last = self.text, gathered.found[-1]
+        amounts_ = [(span, label) for span, label in labelled.items() if label == "units_administered"
+                    and not self.patterns.total.search(text, max(s_start, span[0] - 30), min(s_end, span[1] + 20))]
+        if len(amounts_) != 1 or last.units is not None or last.per_kg is not None:
+            return
+        span = amounts_[0][0]
+        between = text[last.end:span[0]]
+        if "\n\n" in between or re.search(r"\d\s*(?:U|units?|mL|ml)\b", between) or len(between) > 200:
+            return
+        last.units, last.dose_span = next(a for a, sp, _ in amounts.doses(text, s_start, s_end) if sp == span), span
+        del labelled[span]
+        gathered.field_doses = [d for d in gathered.field_doses if d[2] != span]
+        gathered.used.add(span)
 
     @staticmethod
     def _named(mentions, context, gathered: Gathered) -> None:
@@ -164,7 +214,6 @@ class Reader:
     def _session(self, gathered: Gathered) -> dict:
         text, spans = self.text, self.record.spans
         session: dict = {}
-        injected = injections.session_injections(self.note, gathered.found)
         # the drug
         administered = discarded = None
         vials: list[float] = []
@@ -176,6 +225,9 @@ class Reader:
             elif label == "vial_units":
                 vials.extend([amount] * amounts.vial_count(text, span, self.patterns))
                 spans.setdefault("agent.vial_units", []).append(span)
+        amounts.reconcile(gathered.found, administered[0] if administered else None)
+        amounts.spread(gathered.found, administered[0] if administered else None, gathered.total_sites)
+        injected = injections.session_injections(self.note, gathered.found)
         if administered is None and injected and all("units" in i for i in injected):
             administered = (sum(i["units"] for i in injected), None)
         # assemble

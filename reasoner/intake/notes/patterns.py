@@ -15,6 +15,13 @@ from ...knowledge.reading import Lexicon
 NUMBER = r"(?<!\d)(\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?)"
 DOSE = re.compile(NUMBER + r"\s*-?\s*(?:U|IU|u|iu|[Uu]nits?|UNITS?)(?![A-Za-z])(\s*/\s*kg)?")
 TIMES = re.compile(r"^\s*(?:x|×|X|\*)\s*" + NUMBER + r"(?!\s*(?:mL|ml|cc|mg|kg))")
+# each number starts at its first digit: tried at every digit of a long run, the match is quadratic
+VOLUME = r"(?<![\d.])(\d+(?:\.\d+)?|\.\d+)\s*(?:mL|ml|ML|cc)\b"
+# a dilution: "5 U/0.1 mL", "100 U in 2 mL", "5,000 U per mL"; "2 mL per 100 U", "2cc/100u"
+UNITS_PER_VOLUME = re.compile(NUMBER + r"\s*-?\s*(?:U|IU|u|[Uu]nits?|UNITS?)\s*(?:/|per|in|into)\s*"
+                              r"(\d+(?:\.\d+)?|\.\d+)?\s*(?:mL|ml|ML|cc)\b")
+VOLUME_PER_UNITS = re.compile(r"(?<![\d.])(\d+(?:\.\d+)?|\.\d+)\s*(?:mL|ml|ML|cc)\s*(?:/|per|for)\s*" + NUMBER
+                              + r"\s*-?\s*(?:U|IU|u|[Uu]nits?|UNITS?)(?![A-Za-z])")
 WEIGHT = re.compile(NUMBER + r"\s*kg\b(?!\s*/)", re.I)
 # numbers written as words ("three sites", "a site")
 COUNT_WORDS = {w: n for n, w in enumerate(("one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
@@ -52,14 +59,27 @@ class Patterns:
         vial = words(cues.get("vial_units", ()))
         discarded = words(cues.get("units_discarded", ()))
         # "4 sites", "three separate injection points", "a site"
-        self.sites = re.compile(r"\b" + COUNT + r"\s*(?:" + qualifier + r"\s+)?" + sites + r"\b", re.I)
-        # "2 sites x 4 U", "4 x 5 units": sites times the amount per site
-        self.times_sites = re.compile(NUMBER + r"\s*(?i:" + sites + r")?\s*(?:x|×|X)\s*" + NUMBER
-                                      + r"\s*(?:U|IU|u|[Uu]nits?)(?![A-Za-z])")
+        # (not a range's end: "10-15 points", "10 to 15 points" count no sites)
+        self.sites = re.compile(r"(?<!\d-)(?<!\d–)(?<!\d to )(?<!\d or )\b" + COUNT + r"\s*(?:" + qualifier
+                                + r"\s+)?" + sites + r"\b", re.I)
+        side_each = words([p for p in cues.get("each", ()) if "side" in p.split()])
+        # "each in two sites", "one site each" (not "each side"): the sites of every target listed
+        self.sites_each = re.compile(r"\beach\s+(?:in|at|into|with|through|over|of)\s+" + COUNT + r"\s*(?:" + qualifier
+                                     + r"\s+)?" + sites + r"\b|\b" + COUNT + r"\s*(?:" + qualifier + r"\s+)?" + sites
+                                     + r"\s+each\b(?!\s+side)", re.I)
+        # "2 sites x 4 U", "4 x 5 units", "2 sites ea side x 5U": sites times the amount per site
+        self.times_sites = re.compile(NUMBER + r"\s*(?i:" + sites + r")?\s*((?i:" + side_each + r")\s*)?(?:x|×|X)\s*"
+                                      + NUMBER + r"\s*(?:U|IU|u|[Uu]nits?)(?![A-Za-z])")
+        # "4 sites (2 each side)", "2 sites ea side": a count of sites for each side (not "x1 ea side")
+        self.sites_per_side = re.compile(r"(?<![x×]\s)(?<![x×])\b" + COUNT + r"\s*(?:" + sites + r"\s*)?(?:" + side_each
+                                         + r")\b", re.I)
         # "x3" after a target: its sites (not "x 2 vials", "x 3 weeks")
-        self.bare_times = re.compile(r"(?<![\w.])[x×]\s*(\d{1,2})\b(?!\s*(?:mL|ml|cc|(?i:" + vial + r")|weeks?|wks?|/))")
+        self.bare_times = re.compile(r"(?<![\w.])[x×]\s*(\d{1,2})\b(?!\s*(?:mL|ml|cc|(?i:" + vial
+                                     + r")|weeks?|wks?|months?|mo|days?|cm|mm|in|/))")  # not "6 x 9 cm"
         self.times_vials = re.compile(r"\s*(?:x|×|X)\s*\d+\s*(?:(?i:" + vial + r")|mL)")
         # "none wasted", "0 U discarded", "Waste: 0"
+        self.shared = re.compile(r"\b" + words(cues.get("shared", ())) + r"\b", re.I)
+        self.total = re.compile(r"\b" + words(cues.get("total", ())) + r"\b|=", re.I)
         self.zero_waste = re.compile(r"\b(?:no|none|nothing|zero|0\s*(?:U|units?)?)\s*(?:was\s+|were\s+)?" + discarded
                                      + r"\b|\b" + discarded + r"\s*[:=]?\s*(?:none|nil|0(?!\.\d)(?:\s*U)?)\b", re.I)
         # an amount per site: in a sentence, near a dose, right after a dose; "5 U each: procerus (1), ..."
@@ -72,7 +92,7 @@ class Patterns:
         self.each = re.compile(r"\b" + each + r"\b", re.I)
         self.each_after = re.compile(r"\s*" + each + r"\b", re.I)
         # a vial's size: "100 U vial", "vial: 100 U", "2 vials x 200 U", "100 U + 50 U vials"
-        self.vial_after = re.compile(r"\s*(?:\(|\[)?\s*" + vial + r"\b", re.I)
+        self.vial_after = re.compile(r"\s*(?:/\s*(?:\d+(?:\.\d+)?\s*)?(?:mL|ml|cc)\s*)?(?:\(|\[)?\s*" + vial + r"\b", re.I)
         self.vial_before = re.compile(r"\b" + vial + r"\s*(?:x\s*\d+\s*)?(?:of|x|:)?\s*$", re.I)
         self.vial_added = re.compile(r"\s*\+\s*\d+(?:\.\d+)?\s*(?:U|units?)\s+" + vial + r"\b", re.I)
         self.vials_times = re.compile(r"\s*" + vial + r"\s*(?:x|×)\s*(\d+)", re.I)

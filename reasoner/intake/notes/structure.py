@@ -13,7 +13,7 @@ from .patterns import DOSE
 
 HEADING = re.compile(r"^[ \t]*(?:[-*•·]\s*|o\s+(?=[A-Za-z]))?([A-Za-z][A-Za-z0-9 /&()'’.#,-]{0,60}?)\s*(?::|\s-{1,2}\s|\s—\s)")
 BULLET = re.compile(r"^\s*(?:[-*•·+o]|\d{1,2}[.)])\s+")
-SENTENCE_END = re.compile(r"(?<!\be\.g)(?<!\bi\.e)(?<!\bvs)(?<!\bapprox)(?<!\bDr)(?<!\bno)(?<!\d)[.!?]"
+SENTENCE_END = re.compile(r"(?<!\be\.g)(?<!\bi\.e)(?<!\bvs)(?<!\bapprox)(?<!\bDr)(?<!\bno)(?<!\d)(?<!\.\.)[.!?]"
                           r"(?=\s+[A-Z(\[\-*•\d]|\s*$|[ \t]*\n)"
                           r"|;|(?<=\d)\.(?=\s+[A-Z])")
 TABLE_ROLES = {"muscle": ("muscle", "muscles", "target", "targets", "structure", "site", "location", "muscle injected",
@@ -24,7 +24,15 @@ TABLE_ROLES = {"muscle": ("muscle", "muscles", "target", "targets", "structure",
                "sites": ("sites", "site", "sites n", "n sites", "no of sites", "number of sites", "points", "injections",
                          "injection sites"),
                "left": ("left", "l", "lt", "left u", "l u", "left units", "left side", "left dose"),
-               "right": ("right", "r", "rt", "right u", "r u", "right units", "right side", "right dose")}
+               "right": ("right", "r", "rt", "right u", "r u", "right units", "right side", "right dose"),
+               "volume": ("vol", "volume", "vol ml", "volume ml", "ml", "cc", "vol cc", "volume cc"),
+               # sites of each side: "Sites R/L" ("2/2"), or a column for each side ("Sites R", "Sites L")
+               "sites right left": ("sites r l", "sites rt lt", "sites right left", "r l sites", "sites n r l"),
+               "sites left right": ("sites l r", "sites lt rt", "sites left right", "l r sites", "sites n l r"),
+               "sites right": ("sites r", "r sites", "sites rt", "rt sites", "right sites", "sites right", "sites od"),
+               "sites left": ("sites l", "l sites", "sites lt", "lt sites", "left sites", "sites left", "sites os"),
+               "per site": ("u site", "units site", "dose site", "u per site", "units per site", "dose per site",
+                            "dose per site u", "u pt", "units point", "u point", "per site")}
 SIDE_FIELD = re.compile(r"(?:^\s*|[-|,;*•]\s*|\s{2,})side\s*[:=]\s*([A-Za-z/]+)?", re.I)
 
 
@@ -82,7 +90,11 @@ class Layout:
                 continue
             following = raws[number + 1] if number + 1 < len(raws) else ""
             entry, heading_end, side = (None, 0, None) if table else heading(
-                raw, self.lexicon, titles_list=bool(BULLET.match(following)))
+                raw, self.lexicon, titles_list=bool(BULLET.match(following)),
+                titles_table=self._header(following))
+            if entry is not None and BULLET.match(raw) and DOSE.search(raw, heading_end) \
+                    and self._names_target(raw[:heading_end]):
+                entry, heading_end, side = None, 0, None  # "- gastrocnemius (both heads): 2 U/kg": an item
             if entry is not None:
                 context = entry
                 heading_side = side
@@ -95,15 +107,27 @@ class Layout:
                 value = normalise(stated.group(1) or "")
                 heading_side = next((e.label for e in self.lexicon.phrases.get(value, ()) if e.kind == "side"), None)
                 block, content_seen = True, False
-            line = Line(start, end, raw, context, heading_side, heading_end if entry is not None else 0,
-                        row=bool(table or cells or BULLET.match(raw) or raw.startswith(("  ", "\t"))
-                                 or self._short_item(raw, lines)))
+            row = bool(table or cells or BULLET.match(raw) or raw.startswith(("  ", "\t")) or self._short_item(raw, lines))
+            if entry is None and heading_side is not None and not row and lines and lines[-1].row and not lines[-1].heading_end \
+                    and lines[-1].heading_side == heading_side:
+                heading_side = None  # prose after the list a side's heading titled: the list has ended
+            line = Line(start, end, raw, context, heading_side, heading_end if entry is not None else 0, row=row)
             if table is not None and cells is not None:
                 line.cells, line.roles = align(text, cells[0], table)
             elif table is not None and cells is None:
                 table = None
             lines.append(line)
         return lines
+
+    def _names_target(self, text: str) -> bool:
+        words = normalise(text).split()
+        return any(self.lexicon.target(" ".join(words[i:j])) is not None
+                   for i in range(len(words)) for j in range(i + 1, min(len(words), i + 5) + 1))
+
+    def _header(self, raw: str) -> bool:
+        """The line is a table's header row."""
+        cells = split_cells(raw, 0)
+        return bool(cells) and column_roles(raw, cells[0], self.lexicon) is not None
 
     @staticmethod
     def _short_item(raw: str, lines: list[Line]) -> bool:
@@ -166,9 +190,11 @@ class Layout:
         return self.text[start:end]
 
 
-def heading(line_text: str, lexicon: Lexicon, titles_list: bool = False) -> tuple[Entry | None, int, str | None]:
+def heading(line_text: str, lexicon: Lexicon, titles_list: bool = False,
+            titles_table: bool = False) -> tuple[Entry | None, int, str | None]:
     """The section a line opens (its heading entry), where the heading ends, and a side it names.
-    titles_list: the next line is a list item, so a short line of words alone ("Right arm") titles it."""
+    titles_list: the next line is a list item, so a short line of words alone ("Right arm") titles it;
+    titles_table: the next line is a table's header, so a short line ("Prior visit, for reference") titles it."""
     match = HEADING.match(line_text)
     text, end = None, 0
     if match:
@@ -178,7 +204,9 @@ def heading(line_text: str, lexicon: Lexicon, titles_list: bool = False) -> tupl
         words = stripped.split()
         if stripped and stripped.upper() == stripped and any(c.isalpha() for c in stripped) and len(words) <= 8:
             text, end = stripped, len(line_text)
-        elif titles_list and 0 < len(words) <= 5 and re.fullmatch(r"[A-Za-z][A-Za-z /&()'-]*", stripped):
+        elif titles_list and 0 < len(words) <= 5 and re.fullmatch(r"(?:[-*•·+]\s+)?([A-Za-z][A-Za-z /&()'-]*)", stripped):
+            text, end = re.sub(r"^[-*•·+]\s+", "", stripped), len(line_text)  # "* Right arm" over its sub-items
+        elif titles_table and 0 < len(words) <= 8 and re.fullmatch(r"[A-Za-z][A-Za-z0-9 /&()',.-]*", stripped):
             text, end = stripped, len(line_text)
     if text is None:
         return None, 0, None
@@ -249,7 +277,8 @@ def column_roles(text: str, cells: list[tuple[int, int]], lexicon: Lexicon) -> l
         if role is None and key.startswith(("unit", "dose")):
             role = "units"
         roles.append(role or "other")
-    if "muscle" in roles and ({"units", "side", "sites", "left", "right"} & set(roles)):
+    if "muscle" in roles and ({"units", "side", "sites", "left", "right", "volume", "sites right", "sites left",
+                               "sites right left", "sites left right"} & set(roles)):
         return roles
     return None
 
