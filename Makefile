@@ -43,6 +43,7 @@ test: $(STAMP) $(WEB) browser
 # only on the sample that fires every rule which `make test` compares (CI runs both)
 parity: $(STAMP)
 	CHEMODEN_PARITY=full $(BIN)/python -m pytest -n 2 --dist loadgroup tests/test_parity.py tests/test_history.py
+	CHEMODEN_PARITY=full $(BIN)/python -m pytest -n 2 --dist loadgroup -m parity tests
 
 # 10,000 generated and mutated inputs through reading, validation and coding, then 1,000 mutated
 # procedure notes through extract and code; 0 crashes allowed

@@ -179,6 +179,7 @@ def test_removing_a_region_removes_its_codes(doc, data):
     assert not codes & {c for c, n in units.items() if n}, (gone, units)
 
 
+@pytest.mark.parity  # generated sessions; `make test` compares the fixtures that fire every rule
 @pytest.mark.xdist_group("properties-reference")
 @settings(max_examples=max(2, EXAMPLES // 20), deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])

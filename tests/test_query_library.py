@@ -488,6 +488,7 @@ def rdflib_examples(ontology):
     return build(ontology, [EXAMPLES], store="rdflib")
 
 
+@pytest.mark.parity  # building the examples' dataset on rdflib takes 17 s a test worker
 @pytest.mark.parametrize("name", library_names())
 def test_rdflib_store_gives_the_same_answers(name, queries, examples, rdflib_examples):
     """Without pyoxigraph the dataset lives in rdflib: same graphs, same answers."""
