@@ -319,9 +319,12 @@ def _extract(args) -> int:
             # input error here too, after the output; unresolved items are reported instead
             session, refused = None, None
             try:
-                session = (to_session if extraction.unresolved else note_session)(extraction, ontology)
+                if not extraction.unresolved:
+                    session = note_session(extraction, ontology)
+                elif args.format == "turtle":  # what was settled, annotated
+                    session = to_session(extraction, ontology)
             except ChemodenError as exc:
-                refused = None if extraction.unresolved and args.format != "turtle" else exc
+                refused = exc
             if args.format == "json":
                 print(json.dumps(extraction.as_json(), ensure_ascii=False))
             elif args.format == "table":
