@@ -295,6 +295,11 @@ def run(count: int, seed: int, stream=sys.stdout) -> dict:
     print(f"fuzz: {report['inputs']} inputs in {report['seconds']} s: {report['coded']} coded, "
           f"{report['input_errors']} input errors ({several} with several), {report['crashes']} crashes; slowest {report['slowest_s']} s "
           f"({report['slowest']})", file=stream)
+    return _with_crashes(report, crashes, stream)
+
+
+def _with_crashes(report: dict, crashes: list, stream) -> dict:
+    """The run's report with its crashes: the first ten printed, all kept under crash_list."""
     for label, data, what in crashes[:10]:
         print(f"CRASH {label}: {data[:200]!r}\n{what}", file=stream)
     report["crash_list"] = crashes
@@ -505,10 +510,7 @@ def run_notes(count: int, seed: int, stream=sys.stdout, code_every: int = 1, ont
     print(f"fuzz notes: {report['inputs']} notes in {report['seconds']} s: {report['coded']} coded, {report['read']} "
           f"read (not coded), {report['input_errors']} input errors, {report['crashes']} crashes; slowest "
           f"{report['slowest_s']} s ({report['slowest']})", file=stream)
-    for label, data, what in crashes[:10]:
-        print(f"CRASH {label}: {data[:200]!r}\n{what}", file=stream)
-    report["crash_list"] = crashes
-    return report
+    return _with_crashes(report, crashes, stream)
 
 
 def main(argv=None) -> int:
